@@ -43,8 +43,8 @@ class LogisticRegression(nn.Module):
 class MLP(nn.Module):
     """Fully connected network with one hidden layer of ReLU units.
 
-    Section 5, "Neural Networks" on MNIST: one hidden layer of 100 rectified linear units (there run with a constant
-    α and minibatch 128).
+    Section 5, "Neural Networks" on MNIST: one fully connected hidden layer of rectified linear units, 100 of them
+    per the reference notes (there run with a constant α and minibatch 128).
 
     Args:
         in_features: Size of one flattened input.

@@ -1,0 +1,129 @@
+"""Command line: ``python -m amsgrad_repro PROBLEM`` and the other commands.
+
+Every invalid value ends with exit status 2 and one line naming the flag; Ctrl-C ends with status 130 after writing
+a summary marked as interrupted.
+"""
+
+import argparse
+import os
+import sys
+
+from . import experiment, optimizers, runs
+from .settings import RunSettings, flags
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class UsageError(Exception):
+    """A bad value found after parsing; reported like a parser error."""
+
+
+def _type(parse):
+    def convert(text):
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def add_settings(parser, cls):
+    """Adds one flag per field of the settings dataclass ``cls``; help shows every default."""
+    for flag, f in flags(cls):
+        default = f.default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        parser.add_argument(
+            flag,
+            dest=f.name,
+            type=_type(f.metadata["parse"]),
+            default=default,
+            metavar=f.name.upper(),
+            help=f"{f.metadata['help']} (default: {'preset' if default is None else shown})",
+        )
+
+
+def settings_from(args, cls):
+    return cls(**{f.name: getattr(args, f.name) for _, f in flags(cls)})
+
+
+def build_parser():
+    parser = Parser(
+        prog="amsgrad-repro",
+        description="Adam's failure on the counterexamples of Reddi, Kale & Kumar (ICLR 2018), and beyond.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (cls, params) in experiment.PRESETS.items():
+        sub = commands.add_parser(
+            name,
+            help=f"train each optimizer on the {name} problem ({cls.__name__}, {params})",
+            description=f"Train each optimizer on the {name} problem; write TensorBoard runs, summary.json and "
+            "figure.png into a fresh run directory under --logdir.",
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        add_settings(sub, RunSettings)
+        sub.set_defaults(handler=run_problem)
+    return parser
+
+
+def choose_engine(settings):
+    """``auto`` runs torchbearer; the engine name that will run."""
+    return "torchbearer" if settings.engine == "auto" else settings.engine
+
+
+def run_problem(command, settings):
+    """Runs every optimizer (and seed) on one problem; returns the exit status."""
+    from . import plots, trial
+
+    engine = choose_engine(settings)
+    overrides = settings.problem_overrides()
+    try:
+        reference = experiment.make_problem(command, settings.seed, **overrides)
+    except TypeError as error:
+        raise UsageError(f"a parameter does not apply to the {command} problem: {error}") from None
+    if settings.seeds > 1 and not isinstance(reference, experiment.Stochastic):
+        raise UsageError(f"argument --seeds: the {command} problem is deterministic, so more seeds repeat one run")
+    try:
+        run_dir = runs.new_run_dir(settings.logdir, command)
+    except OSError as error:
+        raise UsageError(f"argument --logdir: cannot create a run directory in {settings.logdir!r}: {error.strerror}")
+    hyper = settings.hyper()
+    seeds = range(settings.seed, settings.seed + settings.seeds)
+    trajectories, interrupted = [], False
+    print(f"run directory: {run_dir} (engine: {engine})")
+    try:
+        for name in settings.optimizers:
+            spec = optimizers.get(name)
+            for seed in seeds:
+                problem = experiment.make_problem(command, seed, **overrides)
+                run_label = runs.label(spec.name, seed, settings.seeds)
+                trajectories.append(trial.run(problem, spec, hyper, settings, run_dir, run_label, seed))
+    except runs.RunInterrupted as stop:
+        trajectories.append(stop.partial)
+        interrupted = True
+    runs.write_summary(run_dir, settings, engine, reference, trajectories, interrupted)
+    title = f"{command}: lr={settings.lr:g} ({settings.schedule}), betas={settings.betas}, engine={engine}"
+    plots.figure1(reference, trajectories, os.path.join(run_dir, "figure.png"), title)
+    print(runs.format_table(reference, trajectories))
+    if interrupted:
+        print(f"interrupted: partial TensorBoard logs, summary.json and figure.png are in {run_dir}", file=sys.stderr)
+        return 130
+    print(f"wrote {run_dir}/summary.json and figure.png; view with: tensorboard --logdir {settings.logdir}")
+    return 0
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from(args, RunSettings)
+        return args.handler(args.command, settings)
+    except (UsageError, ValueError) as error:
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 2

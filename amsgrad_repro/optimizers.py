@@ -1,0 +1,115 @@
+"""The optimizer registry: one entry per optimizer, with its name, its torch factory and its fused kernel.
+
+Every factory builds a real class from torch.optim, pytorch-optimizer or this package's ``paper_optim``; nothing here
+re-implements an update. The fused kernels live in ``kernels`` and are held equal to these classes by the tests.
+
+Hyperparameters reach an optimizer through ``Hyper``. Each entry says which of them it reads (``uses``), so a sweep
+over β1 cannot silently run an optimizer that ignores β1.
+"""
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """The hyperparameters the CLI sets: lr, the two betas, and extra keyword arguments (``--opt-args``)."""
+
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.99
+    extra: tuple = ()
+
+    @property
+    def betas(self):
+        return (self.beta1, self.beta2)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer: ``build(params, hyper)`` returns the torch optimizer; ``kernel`` names its fused kernel."""
+
+    name: str
+    build: Callable
+    description: str
+    uses: tuple = ("lr",)
+    kernel: str | None = None
+
+
+def _torch(cls_name, **fixed):
+    def build(params, h):
+        return getattr(torch.optim, cls_name)(params, lr=h.lr, **fixed, **dict(h.extra))
+
+    return build
+
+
+def _torch_betas(cls_name, **fixed):
+    def build(params, h):
+        return getattr(torch.optim, cls_name)(params, lr=h.lr, betas=h.betas, **fixed, **dict(h.extra))
+
+    return build
+
+
+SPECS = [
+    OptimizerSpec("adam", _torch_betas("Adam"), "torch.optim.Adam", ("lr", "beta1", "beta2"), "adam"),
+    OptimizerSpec(
+        "amsgrad",
+        _torch_betas("Adam", amsgrad=True),
+        "torch.optim.Adam(amsgrad=True): max of the raw v, then both bias corrections and eps",
+        ("lr", "beta1", "beta2"),
+        "amsgrad",
+    ),
+    OptimizerSpec("sgd", _torch("SGD"), "torch.optim.SGD, no momentum", ("lr",), "sgd"),
+    OptimizerSpec(
+        "sgd-momentum",
+        lambda params, h: torch.optim.SGD(params, lr=h.lr, momentum=h.beta1, **dict(h.extra)),
+        "torch.optim.SGD(momentum=beta1), heavy-ball, dampening 0",
+        ("lr", "beta1"),
+        "sgd_momentum",
+    ),
+    OptimizerSpec("adagrad", _torch("Adagrad"), "torch.optim.Adagrad", ("lr",), "adagrad"),
+    OptimizerSpec(
+        "rmsprop",
+        lambda params, h: torch.optim.RMSprop(params, lr=h.lr, alpha=h.beta2, **dict(h.extra)),
+        "torch.optim.RMSprop(alpha=beta2), not centered, no momentum",
+        ("lr", "beta2"),
+        "rmsprop",
+    ),
+]
+
+
+def import_class(path):
+    """``package.module:ClassName`` -> the class. Raises ValueError with a readable message."""
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"an optimizer class path looks like package.module:ClassName, got {path!r}")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"cannot import optimizer class {path!r}: {error}") from None
+    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise ValueError(f"{path!r} is not a torch.optim.Optimizer subclass")
+    return cls
+
+
+def class_spec(path):
+    """A registry entry for any optimizer class given by import path; lr and ``--opt-args`` are passed to it."""
+    cls = import_class(path)
+    return OptimizerSpec(
+        path, lambda params, h: cls(params, lr=h.lr, **dict(h.extra)), f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
+REGISTRY = {spec.name: spec for spec in SPECS}
+
+
+def get(name):
+    """The spec for a registry name or a ``module:Class`` path. Raises ValueError naming the choices."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    if ":" in name:
+        return class_spec(name)
+    raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(REGISTRY)} or give module:Class")

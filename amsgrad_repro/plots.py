@@ -1,0 +1,53 @@
+"""Figures as matplotlib PNGs (Agg backend, no display needed)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .runs import as_arrays  # noqa: E402
+
+
+def _group(trajectories):
+    groups = {}
+    for tr in trajectories:
+        groups.setdefault(tr.optimizer, []).append(tr)
+    return groups
+
+
+def _band(ax, curves, color, name):
+    """One line per optimizer: the curve, or over several seeds the mean and a 10-90 % band."""
+    steps = curves[0][0]
+    n = min(len(c[1]) for c in curves)
+    values = np.stack([c[1][:n] for c in curves])
+    if len(curves) == 1:
+        ax.plot(steps[:n], values[0], color=color, lw=1.2, label=name)
+        return
+    lo, hi = np.percentile(values, [10, 90], axis=0)
+    ax.fill_between(steps[:n], lo, hi, color=color, alpha=0.25, lw=0)
+    ax.plot(steps[:n], values.mean(axis=0), color=color, lw=1.2, label=f"{name} (mean of {len(curves)}, 10-90%)")
+
+
+def figure1(problem, trajectories, path, title):
+    """Paper-style Figure 1: R_t/t (left) and x_t (right) against t, one line per optimizer."""
+    fig, (ax_r, ax_x) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (name, group) in enumerate(_group(trajectories).items()):
+        arrays = [as_arrays(tr) for tr in group]
+        color = colors[k % len(colors)]
+        _band(ax_r, [(a[0], a[2]) for a in arrays], color, name)
+        _band(ax_x, [(a[0], a[1]) for a in arrays], color, name)
+    ax_x.axhline(problem.optimum, color="0.4", ls="--", lw=0.8, label=f"optimum x* = {problem.optimum:+g}")
+    ax_x.set_ylim(problem.domain[0] - 0.1, problem.domain[1] + 0.1)
+    ax_r.axhline(0.0, color="0.4", ls="--", lw=0.8)
+    for ax, ylabel in ((ax_r, "average regret $R_t/t$"), (ax_x, "iterate $x_t$")):
+        ax.set_xlabel("iteration $t$")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 4))
+    ax_x.legend(fontsize=8, loc="best")
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

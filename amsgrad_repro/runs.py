@@ -1,0 +1,132 @@
+"""Run layout, trajectories and summaries shared by both engines.
+
+Layout: every invocation gets a fresh directory ``<logdir>/<problem>-<YYYYmmdd-HHMMSS>[-k]``; it is created with
+``exist_ok=False``, so a re-run never writes into an earlier one. Inside, each optimizer (and seed) has
+torchbearer's TensorBoard layout ``<Model>_<label>/epoch-0/`` with the tags in ``TAGS``; the same tags in every run
+make TensorBoard overlay all optimizers in one chart. ``summary.json`` and ``figure.png`` sit beside them.
+"""
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+TAGS = {"x": "batch/x", "average_regret": "batch/average_regret"}
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C during a run; carries the partial ``Trajectory`` whose logs were flushed."""
+
+    def __init__(self, partial):
+        super().__init__("interrupted")
+        self.partial = partial
+
+
+@dataclass
+class Trajectory:
+    """What one run of one optimizer produced: the logged curve and the final values."""
+
+    optimizer: str
+    seed: int
+    tb_dir: str
+    steps: list = field(default_factory=list)
+    x: list = field(default_factory=list)
+    average_regret: list = field(default_factory=list)
+    final_x: float = float("nan")
+    final_average_regret: float = float("nan")
+    steps_done: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def record(self, t, x, average_regret):
+        self.steps.append(int(t))
+        self.x.append(float(x))
+        self.average_regret.append(float(average_regret))
+
+    @property
+    def steps_per_s(self):
+        return self.steps_done / self.seconds if self.seconds > 0 else float("nan")
+
+
+def label(optimizer, seed, seeds):
+    """The TensorBoard run label of one optimizer (and seed, when there are several)."""
+    safe = optimizer.replace(":", ".")
+    return safe if seeds == 1 else f"{safe}_seed{seed}"
+
+
+def tb_dir(run_dir, model, run_label):
+    """torchbearer's batch-metric directory for a model and comment: ``<Model>_<comment>/epoch-0``."""
+    return os.path.join(run_dir, f"{type(model).__name__}_{run_label}", "epoch-0")
+
+
+def new_run_dir(logdir, name):
+    """Creates and returns a fresh run directory under ``logdir``; never reuses an existing one."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    os.makedirs(logdir, exist_ok=True)
+    for k in range(1, 1000):
+        path = os.path.join(logdir, f"{name}-{stamp}" + (f"-{k}" if k > 1 else ""))
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            continue
+    raise OSError(f"no free run directory name under {logdir}")
+
+
+def converged(trajectory, optimum, tolerance=1e-2):
+    """Whether the final iterate is within ``tolerance`` of the optimum (the verdict printed per optimizer)."""
+    return abs(trajectory.final_x - optimum) <= tolerance
+
+
+def write_summary(run_dir, settings, engine, problem, trajectories, interrupted):
+    """Writes ``summary.json``: settings, engine, problem, and per run the final values, speed and TB location."""
+    summary = {
+        "interrupted": interrupted,
+        "engine": engine,
+        "settings": asdict(settings),
+        "problem": {
+            "class": type(problem).__name__,
+            "optimum": problem.optimum,
+            "mean_coefficient": problem.mean_coefficient,
+            "domain": list(problem.domain),
+        },
+        "runs": [
+            {
+                "optimizer": tr.optimizer,
+                "seed": tr.seed,
+                "steps_done": tr.steps_done,
+                "final_x": tr.final_x,
+                "final_average_regret": tr.final_average_regret,
+                "converged": converged(tr, problem.optimum),
+                "steps_per_s": tr.steps_per_s,
+                "interrupted": tr.interrupted,
+                "tensorboard_dir": os.path.relpath(tr.tb_dir, run_dir),
+                "tags": TAGS,
+            }
+            for tr in trajectories
+        ],
+    }
+    with open(os.path.join(run_dir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2, default=float)
+    return summary
+
+
+def format_table(problem, trajectories):
+    """The stdout table: one row per run and a one-line verdict."""
+    lines = [f"{'optimizer':<22}{'seed':>5}{'steps':>11}{'final x':>11}{'R_T/T':>11}{'steps/s':>13}  verdict"]
+    for tr in trajectories:
+        verdict = "reached x*" if converged(tr, problem.optimum) else f"missed x* = {problem.optimum:+g}"
+        if tr.interrupted:
+            verdict += " (interrupted)"
+        lines.append(
+            f"{tr.optimizer:<22}{tr.seed:>5}{tr.steps_done:>11}{tr.final_x:>+11.4f}"
+            f"{tr.final_average_regret:>11.4f}{tr.steps_per_s:>13,.0f}  {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def as_arrays(trajectory):
+    """(steps, x, average_regret) as numpy arrays."""
+    return tuple(np.asarray(a) for a in (trajectory.steps, trajectory.x, trajectory.average_regret))
