@@ -68,7 +68,7 @@ def build_parser():
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         add_settings(sub, RunSettings)
-        sub.set_defaults(handler=run_problem)
+        sub.set_defaults(handler=run_problem, settings_cls=RunSettings)
     return parser
 
 
@@ -122,7 +122,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = settings_from(args, RunSettings)
+        settings = settings_from(args, args.settings_cls)
         return args.handler(args.command, settings)
     except (UsageError, ValueError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)

@@ -98,7 +98,8 @@ def _scalar(raw):
     return raw.strip()
 
 
-def _field(default, parse, help, flag=None):
+def setting(default, parse, help, flag=None):
+    """A dataclass field with its CLI parser and help text in the metadata."""
     return field(default=default, metadata={"parse": parse, "help": help, "flag": flag})
 
 
@@ -106,21 +107,21 @@ def _field(default, parse, help, flag=None):
 class RunSettings:
     """One invocation of ``python -m amsgrad_repro PROBLEM``."""
 
-    steps: int = _field(6_000_000, positive_int, "number of steps T (t = 1..T)")
-    lr: float = _field(1e-3, positive_float, "learning rate alpha")
-    betas: tuple = _field((0.9, 0.99), beta_pair, "beta1,beta2, each in [0, 1)")
-    schedule: str = _field("constant", choice("constant", "sqrt"), "learning-rate schedule: constant, or alpha/sqrt(t)")
-    optimizers: tuple = _field(("adam", "amsgrad"), optimizer_list, "comma list of registry names or module:Class")
-    opt_args: tuple = _field((), opt_args, "extra optimizer keyword arguments, e.g. eps=1e-6,betas=0.9/0.99")
-    seed: int = _field(0, non_negative_int, "seed of the stochastic problem's generator")
-    seeds: int = _field(1, positive_int, "number of seeds (seed, seed+1, ...); >1 plots the mean and 10-90%% band")
-    logdir: str = _field("logs", str, "directory that holds one run directory per invocation")
-    log_every: int = _field(0, non_negative_int, "TensorBoard point every N steps; 0 = auto, about 3000 points")
-    engine: str = _field("auto", choice("auto", "fused", "torchbearer"), "auto = fused when every optimizer has a kernel")
-    scale: float = _field(None, positive_float, "override the preset's s (both coefficients are multiplied by s)")
-    C: float = _field(None, positive_float, "override the preset's C (rare coefficient s*C)", flag="--C")
-    period: int = _field(None, positive_int, "override the preset's period P (online family only)")
-    p: float = _field(None, positive_float, "override the preset's probability p (stochastic family only)", flag="--p")
+    steps: int = setting(6_000_000, positive_int, "number of steps T (t = 1..T)")
+    lr: float = setting(1e-3, positive_float, "learning rate alpha")
+    betas: tuple = setting((0.9, 0.99), beta_pair, "beta1,beta2, each in [0, 1)")
+    schedule: str = setting("constant", choice("constant", "sqrt"), "learning-rate schedule: constant, or alpha/sqrt(t)")
+    optimizers: tuple = setting(("adam", "amsgrad"), optimizer_list, "comma list of registry names or module:Class")
+    opt_args: tuple = setting((), opt_args, "extra optimizer keyword arguments, e.g. eps=1e-6,betas=0.9/0.99")
+    seed: int = setting(0, non_negative_int, "seed of the stochastic problem's generator")
+    seeds: int = setting(1, positive_int, "number of seeds (seed, seed+1, ...); >1 plots the mean and 10-90%% band")
+    logdir: str = setting("logs", str, "directory that holds one run directory per invocation")
+    log_every: int = setting(0, non_negative_int, "TensorBoard point every N steps; 0 = auto, about 3000 points")
+    engine: str = setting("auto", choice("auto", "fused", "torchbearer"), "auto = fused when every optimizer has a kernel")
+    scale: float = setting(None, positive_float, "override the preset's s (both coefficients are multiplied by s)")
+    C: float = setting(None, positive_float, "override the preset's C (rare coefficient s*C)", flag="--C")
+    period: int = setting(None, positive_int, "override the preset's period P (online family only)")
+    p: float = setting(None, positive_float, "override the preset's probability p (stochastic family only)", flag="--p")
 
     @property
     def every(self):
