@@ -73,15 +73,31 @@ def build_parser():
 
 
 def choose_engine(settings):
-    """``auto`` runs torchbearer; the engine name that will run."""
-    return "torchbearer" if settings.engine == "auto" else settings.engine
+    """The engine that will run: ``auto`` picks fused when every optimizer has a kernel that supports its options.
+
+    Raises:
+        UsageError: ``--engine fused`` with an optimizer the fused engine cannot run.
+    """
+    from . import fused
+
+    if settings.engine == "torchbearer":
+        return "torchbearer"
+    try:
+        for name in settings.optimizers:
+            fused.hyperparameters(optimizers.get(name), settings.hyper())
+    except fused.Unsupported as error:
+        if settings.engine == "fused":
+            raise UsageError(f"argument --engine: {error}") from None
+        return "torchbearer"
+    return "fused"
 
 
 def run_problem(command, settings):
     """Runs every optimizer (and seed) on one problem; returns the exit status."""
-    from . import plots, trial
+    from . import fused, plots, trial
 
     engine = choose_engine(settings)
+    runner = fused.run if engine == "fused" else trial.run
     overrides = settings.problem_overrides()
     try:
         reference = experiment.make_problem(command, settings.seed, **overrides)
@@ -103,7 +119,7 @@ def run_problem(command, settings):
             for seed in seeds:
                 problem = experiment.make_problem(command, seed, **overrides)
                 run_label = runs.label(spec.name, seed, settings.seeds)
-                trajectories.append(trial.run(problem, spec, hyper, settings, run_dir, run_label, seed))
+                trajectories.append(runner(problem, spec, hyper, settings, run_dir, run_label, seed))
     except runs.RunInterrupted as stop:
         trajectories.append(stop.partial)
         interrupted = True

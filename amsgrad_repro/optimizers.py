@@ -11,7 +11,10 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
+import pytorch_optimizer
 import torch
+
+from . import paper_optim
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,24 @@ def _torch_betas(cls_name, **fixed):
     return build
 
 
+def _paper(cls_name, **fixed):
+    def build(params, h):
+        return getattr(paper_optim, cls_name)(params, lr=h.lr, betas=h.betas, **fixed, **dict(h.extra))
+
+    return build
+
+
+def _pytorch_optimizer(cls_name, **fixed):
+    """A pytorch-optimizer class given lr and ``betas=(beta1, beta2)``; every class used here takes both."""
+
+    def build(params, h):
+        return getattr(pytorch_optimizer, cls_name)(params, lr=h.lr, betas=h.betas, **fixed, **dict(h.extra))
+
+    return build
+
+
+LR_BETAS = ("lr", "beta1", "beta2")
+
 SPECS = [
     OptimizerSpec("adam", _torch_betas("Adam"), "torch.optim.Adam", ("lr", "beta1", "beta2"), "adam"),
     OptimizerSpec(
@@ -78,6 +99,59 @@ SPECS = [
         ("lr", "beta2"),
         "rmsprop",
     ),
+    # The paper's algorithms as printed (paper_optim): no bias correction, no eps.
+    OptimizerSpec(
+        "amsgrad-paper",
+        _paper("AMSGradPaper"),
+        "paper_optim.AMSGradPaper: Algorithm 2, max of the raw v, no bias correction, no eps",
+        LR_BETAS,
+    ),
+    OptimizerSpec(
+        "adam-paper", _paper("AdamPaper"), "paper_optim.AdamPaper: Algorithm 1, no bias correction, no eps", LR_BETAS
+    ),
+    OptimizerSpec(
+        "adamnc",
+        lambda params, h: paper_optim.AdamNC(params, lr=h.lr, beta1=h.beta1, **dict(h.extra)),
+        "paper_optim.AdamNC: Algorithm 1 with beta2_t = 1 - 1/t, no bias correction, no eps",
+        ("lr", "beta1"),
+    ),
+    OptimizerSpec(
+        "adamx",
+        _paper("AdamX"),
+        "paper_optim.AdamX (Tran & Phong 2019): AMSGrad with v_hat rescaled by (1-b1_t)^2/(1-b1_{t-1})^2; "
+        "beta1_t = beta1*lambda^(t-1), lambda = --opt-args beta1_decay (default 1: equals amsgrad-paper)",
+        LR_BETAS,
+    ),
+    # torch.optim's other Adam relatives, with their own defaults apart from lr and betas.
+    OptimizerSpec("adamax", _torch_betas("Adamax"), "torch.optim.Adamax", LR_BETAS),
+    OptimizerSpec("nadam", _torch_betas("NAdam"), "torch.optim.NAdam (momentum_decay 4e-3)", LR_BETAS),
+    OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS),
+    OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS),
+    # pytorch-optimizer's fixes for Adam, with their own defaults apart from lr and betas.
+    OptimizerSpec("yogi", _pytorch_optimizer("Yogi"), "pytorch_optimizer.Yogi", LR_BETAS),
+    OptimizerSpec(
+        "adabound", _pytorch_optimizer("AdaBound"), "pytorch_optimizer.AdaBound (final_lr 0.1, gamma 1e-3)", LR_BETAS
+    ),
+    OptimizerSpec(
+        "amsbound",
+        _pytorch_optimizer("AdaBound", ams_bound=True),
+        "pytorch_optimizer.AdaBound(ams_bound=True): AMSBound",
+        LR_BETAS,
+    ),
+    OptimizerSpec("adabelief", _pytorch_optimizer("AdaBelief"), "pytorch_optimizer.AdaBelief", LR_BETAS),
+    OptimizerSpec(
+        "adopt",
+        _pytorch_optimizer("ADOPT"),
+        "pytorch_optimizer.ADOPT: no update at t=1; betas replace its default (0.9, 0.9999)",
+        LR_BETAS,
+    ),
+    OptimizerSpec(
+        "adashift",
+        _pytorch_optimizer("AdaShift"),
+        "pytorch_optimizer.AdaShift (keep_num 10: no update for t <= 10); betas replace its default (0.9, 0.999)",
+        LR_BETAS,
+    ),
+    OptimizerSpec("padam", _pytorch_optimizer("PAdam"), "pytorch_optimizer.PAdam (partial 0.25)", LR_BETAS),
 ]
 
 
