@@ -9,6 +9,7 @@ import os
 import sys
 
 from . import experiment, optimizers, runs
+from .datasets import DataError
 from .settings import RunSettings, flags
 
 
@@ -20,7 +21,7 @@ class Parser(argparse.ArgumentParser):
 
 
 class UsageError(Exception):
-    """A bad value found after parsing; reported like a parser error."""
+    """A bad value found after parsing; reported like a parser error (so is ``datasets.DataError``)."""
 
 
 def _type(parse):
@@ -140,6 +141,6 @@ def main(argv=None):
     try:
         settings = settings_from(args, args.settings_cls)
         return args.handler(args.command, settings)
-    except (UsageError, ValueError) as error:
+    except (UsageError, DataError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 2

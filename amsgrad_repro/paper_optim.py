@@ -127,6 +127,8 @@ class AMSGradPaper(_NoEpsAdam):
 class AdamNC(_NoEpsAdam):
     """AdamNC: Algorithm 1 with β2,t = 1 − 1/t and constant β1 (Section 3 of the paper), no bias correction, no ε.
 
+    The section and algorithm numbers here follow the project's reference notes; they were not re-read in the paper.
+
     β2,1 = 0, so v_1 = g_1²; in general v_t = (1/t)·Σ_{k≤t} g_k², the mean of the squared gradients, which never
     forgets a large gradient (the paper's point about AdaGrad-like averaging). There is no max.
 

@@ -54,9 +54,9 @@ class Progress(Callback):
     The modulo per step is its only cost.
     """
 
-    def __init__(self, label, total, stream=sys.stderr):
-        self.label, self.total, self.stream = label, total, stream
-        self.live = stream.isatty()
+    def __init__(self, label, total, stream=None):
+        self.label, self.total, self.stream = label, total, stream or sys.stderr
+        self.live = self.stream.isatty()
         self.every = max(1, total // (100 if self.live else 10))
 
     def on_step_training(self, state):

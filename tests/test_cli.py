@@ -1,0 +1,147 @@
+"""The CLI end to end, in-process and as a process: outputs, bad input, re-runs and Ctrl-C."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from amsgrad_repro import cli
+
+
+def only_run_dir(logdir):
+    (name,) = os.listdir(logdir)
+    return os.path.join(logdir, name)
+
+
+def scalars(directory, tag):
+    accumulator = EventAccumulator(directory, size_guidance={"scalars": 0})
+    accumulator.Reload()
+    return [(event.step, event.value) for event in accumulator.Scalars(tag)]
+
+
+@pytest.mark.parametrize("engine", ["fused", "torchbearer"])
+def test_online_run_writes_readable_events_summary_and_figure(run_cli, tmp_path, engine):
+    status, out, err = run_cli("online", "--steps", "3000", "--lr", "0.01", "--log-every", "100", "--engine", engine)
+    assert status == 0, err
+    run_dir = only_run_dir(tmp_path / "logs")
+    summary = json.load(open(os.path.join(run_dir, "summary.json")))
+    assert summary["engine"] == engine and summary["interrupted"] is False
+    assert [r["optimizer"] for r in summary["runs"]] == ["adam", "amsgrad"]
+    for record in summary["runs"]:
+        points = scalars(os.path.join(run_dir, record["tensorboard_dir"]), record["tags"]["x"])
+        assert [step for step, _ in points] == list(range(100, 3001, 100))
+        assert record["steps_done"] == 3000 and record["steps_per_s"] > 0
+        assert -1.0 <= record["final_x"] <= 1.0
+    assert os.path.getsize(os.path.join(run_dir, "figure.png")) > 10_000
+    assert "adam" in out and "missed x* = -1" in out and f"engine: {engine}" in out
+
+
+def test_engines_log_the_same_curves(run_cli, tmp_path):
+    for engine in ("fused", "torchbearer"):
+        run_cli("stochastic", "--steps", "2000", "--lr", "0.01", "--log-every", "1", "--engine", engine,
+                "--seed", "3", "--optimizers", "amsgrad", logdir=tmp_path / engine)
+    curves = [scalars(os.path.join(only_run_dir(tmp_path / e), "Stochastic_amsgrad", "epoch-0"), "batch/x")
+              for e in ("fused", "torchbearer")]
+    assert [s for s, _ in curves[0]] == [s for s, _ in curves[1]] == list(range(1, 2001))
+    assert max(abs(a[1] - b[1]) for a, b in zip(*curves)) < 1e-5
+
+
+def test_a_rerun_never_writes_into_an_earlier_run(run_cli, tmp_path):
+    for _ in range(2):
+        assert run_cli("online", "--steps", "500", "--optimizers", "adam")[0] == 0
+    runs = sorted(os.listdir(tmp_path / "logs"))
+    assert len(runs) == 2 and runs[1].startswith(runs[0])
+    for run in runs:
+        assert len(os.listdir(tmp_path / "logs" / run / "Online_adam" / "epoch-0")) == 1
+
+
+def test_multi_seed_stochastic_runs_one_tensorboard_run_per_seed(run_cli, tmp_path):
+    assert run_cli("stochastic", "--steps", "1000", "--seeds", "3", "--optimizers", "adam")[0] == 0
+    run_dir = only_run_dir(tmp_path / "logs")
+    assert sorted(d for d in os.listdir(run_dir) if d.startswith("Stochastic")) == [
+        "Stochastic_adam_seed0", "Stochastic_adam_seed1", "Stochastic_adam_seed2"]
+
+
+BAD = [
+    (["online", "--steps", "0"], "--steps"),
+    (["online", "--steps", "-5"], "--steps"),
+    (["online", "--steps", "many"], "--steps"),
+    (["online", "--betas", "0.9,1.0"], "--betas"),
+    (["online", "--betas", "-0.1,0.9"], "--betas"),
+    (["online", "--betas", "0.9"], "--betas"),
+    (["online", "--lr", "0"], "--lr"),
+    (["online", "--lr", "-1e-3"], "--lr"),
+    (["online", "--optimizers", "adam,lion9"], "--optimizers"),
+    (["online", "--optimizers", "nomodule:Opt"], "--optimizers"),
+    (["online", "--schedule", "cosine"], "--schedule"),
+    (["online", "--engine", "jax"], "--engine"),
+    (["online", "--seeds", "3"], "--seeds"),
+    (["online", "--p", "0.5"], "p"),
+    (["online", "--no-such-flag"], "--no-such-flag"),
+    (["nowhere"], "nowhere"),
+]
+
+
+@pytest.mark.parametrize("argv, named", BAD)
+def test_bad_input_exits_2_with_one_line_naming_it(run_cli, argv, named):
+    with pytest.raises(SystemExit) as stop:
+        run_cli(*argv)
+        raise SystemExit(2)  # errors found after parsing return 2 instead of raising
+    assert stop.value.code == 2
+
+
+@pytest.mark.parametrize("argv, named", BAD + [(["online", "--engine", "fused", "--opt-args", "weight_decay=0.1"],
+                                                "--engine")])
+def test_bad_input_as_a_process_has_no_traceback(tmp_path, argv, named):
+    result = subprocess.run([sys.executable, "-m", "amsgrad_repro", *argv, "--logdir", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0] and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_log_directory_that_cannot_be_created_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert cli.main(["online", "--steps", "10", "--logdir", str(blocker / "logs")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--logdir" in err[0]
+
+
+def test_help_states_every_default(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["online", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for default in ("6000000", "0.001", "0.9,0.99", "constant", "adam,amsgrad", "(default: logs)", "(default: auto)"):
+        assert default in text
+
+
+def test_ctrl_c_leaves_readable_logs_and_an_interrupted_summary(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "amsgrad_repro", "online", "--engine", "torchbearer", "--steps", "2000000",
+         "--log-every", "10", "--logdir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until the trial has logged something
+        found = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path) for f in fs if f.startswith("events")]
+        if any(os.path.getsize(f) > 0 for f in found):
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    run_dir = only_run_dir(tmp_path)
+    summary = json.load(open(os.path.join(run_dir, "summary.json")))
+    assert summary["interrupted"] is True and summary["runs"][0]["interrupted"] is True
+    done = summary["runs"][0]["steps_done"]
+    assert 0 < done < 2_000_000
+    points = scalars(os.path.join(run_dir, "Online_adam", "epoch-0"), "batch/x")
+    assert points and points[-1][0] <= done
+    assert run_dir in err and "Traceback" not in err
