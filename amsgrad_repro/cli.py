@@ -66,10 +66,18 @@ def build_parser():
             help=f"train each optimizer on the {name} problem ({cls.__name__}, {params})",
             description=f"Train each optimizer on the {name} problem; write TensorBoard runs, summary.json and "
             "figure.png into a fresh run directory under --logdir.",
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         add_settings(sub, RunSettings)
         sub.set_defaults(handler=run_problem, settings_cls=RunSettings)
+    from . import realdata
+    from .bench import BenchSettings, run_bench
+
+    realdata.register(commands)
+
+    sub = commands.add_parser("bench", help="measure steps/s of every engine in one run (see BENCHMARKS.md)",
+                              description="Measure steps/s of the seed-style setup, both engines and a plain loop.")
+    add_settings(sub, BenchSettings)
+    sub.set_defaults(handler=run_bench, settings_cls=BenchSettings)
     return parser
 
 

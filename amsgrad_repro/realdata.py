@@ -63,7 +63,9 @@ beta_list = listed(beta, "betas in [0, 1)")
 class RealDataSettings:
     """One invocation of ``python -m amsgrad_repro logreg|mlp|cifarnet``; the defaults are those of ``logreg``."""
 
-    dataset: str = setting("mnist", choice(*datasets.DATASETS), "mnist, cifar10, or digits (8x8 stand-in for MNIST, bundled with scikit-learn)")
+    dataset: str = setting(
+        "mnist", choice(*datasets.DATASETS), "mnist, cifar10, or digits (8x8 MNIST stand-in bundled with scikit-learn)"
+    )
     data_dir: str = setting("data", str, "directory holding the MNIST IDX files or the CIFAR-10 python batches")
     optimizers: tuple = setting(("adam", "amsgrad"), optimizer_list, "comma list of registry names or module:Class")
     lr: tuple = setting((1e-3,), positive_float_list, "comma list of step sizes alpha for the grid search")
@@ -359,7 +361,7 @@ def format_table(results, with_test):
         line = f"{r.optimizer:<18}{r.lr:>10g}{'-' if r.beta2 is None else f'{r.beta2:g}':>8}"
         line += f"{r.final('loss'):>12.4f}{r.final('acc'):>11.4f}"
         line += f"{r.final('val_loss'):>11.4f}{r.final('val_acc'):>10.4f}" if with_test else ""
-        line += f"{r.seconds:>9.1f}  {'*' if id(r) in best else ''}{' (interrupted)' if r.interrupted else ''}"
+        line += f"{r.seconds:>9.2f}  {'*' if id(r) in best else ''}{' (interrupted)' if r.interrupted else ''}"
         lines.append(line)
     return "\n".join(lines)
 
@@ -374,7 +376,8 @@ def draw(run_dir, command, settings, split, results):
         test = {r.label: ([e["iteration"] for e in r.epochs], [e.get("val_loss", math.nan) for e in r.epochs])
                 for r in best}
     grid_text = f"lr {','.join(f'{a:g}' for a in settings.lr)}, beta2 {','.join(f'{b:g}' for b in settings.beta2)}"
-    title = f"{command} on {split.name}\nbest per optimizer of {grid_text}; batch {settings.batch_size}, seed {settings.seed}"
+    title = f"{command} on {split.name}\nbest per optimizer of {grid_text}"
+    title += f"; batch {settings.batch_size}, seed {settings.seed}"
     return figure2({r.label: r.losses for r in best}, os.path.join(run_dir, FIGURE), title, test=test)
 
 
@@ -394,7 +397,8 @@ def load(settings):
     try:
         return datasets.load_dataset(settings.dataset, settings.data_dir, settings.seed)
     except datasets.DataError as error:
-        raise UsageError(f"argument --data-dir: {error} (--dataset digits needs no files)") from None
+        hint = " (--dataset digits needs no files)" if settings.dataset == "mnist" else ""
+        raise UsageError(f"argument --data-dir: {error}{hint}") from None
 
 
 def run_command(command, settings):
@@ -404,7 +408,7 @@ def run_command(command, settings):
     check(command, settings)
     device = resolve_device(settings.device)
     split = load(settings)
-    specs = [optimizers.get(name) for name in settings.optimizers]
+    specs = [optimizers.get(name) for name in dict.fromkeys(settings.optimizers)]  # a repeat would share a TB run
     try:
         run_dir = runs.new_run_dir(settings.logdir, command)
     except OSError as error:
@@ -418,6 +422,8 @@ def run_command(command, settings):
                 results.append(train(command, settings, split, spec, lr, beta2, run_dir, device, sys.stderr))
     except Interrupted as stop:
         results.append(stop.partial)
+        interrupted = True
+    except KeyboardInterrupt:  # between two runs: nothing partial to keep
         interrupted = True
     write_summary(run_dir, command, settings, split, device, results, interrupted)
     draw(run_dir, command, settings, split, results)

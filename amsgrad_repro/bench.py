@@ -1,0 +1,169 @@
+"""Benchmark harness: ``python -m amsgrad_repro bench``. Every row is measured in the same process and run.
+
+Rows (steps/s, median over ``--repeats``):
+- seed-style: the tutorial's setup: a torchbearer Trial, TensorBoard batch metrics every 10 steps, the default
+  per-batch tqdm progress bar (written to /dev/null), an unprojected x metric and a clamping callback;
+- our torchbearer engine, logging every 10 steps and with logging off;
+- a plain torch.optim loop (forward, backward, step, clamp) with no framework;
+- the fused engine on one run, and vectorised over many runs (run-steps/s);
+- the end-to-end wall time of the default ``online`` and ``stochastic`` commands (warm compile cache).
+"""
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torchbearer
+from torchbearer.callbacks import TensorBoard, on_step_training
+from torchbearer.metrics import Metric, to_dict
+
+from . import experiment, fused, optimizers, trial
+from .settings import RunSettings, positive_int, setting
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """One benchmark run."""
+
+    repeats: int = setting(3, positive_int, "repeats per row; the table shows medians")
+    torch_steps: int = setting(5000, positive_int, "steps per repeat for the per-step Python rows")
+    fused_steps: int = setting(6_000_000, positive_int, "steps per repeat for the fused one-run row")
+    runs: int = setting(1024, positive_int, "runs of the vectorised fused row")
+    run_steps: int = setting(200_000, positive_int, "steps of each run in the vectorised fused row")
+    end_to_end: str = setting("yes", lambda text: _yes_no(text), "time the default online/stochastic commands")
+
+
+def _yes_no(text):
+    if text not in ("yes", "no"):
+        raise ValueError(f"expected yes or no, got {text!r}")
+    return text
+
+
+def seed_style(steps, logdir):
+    """The tutorial's Trial, as it was written (index and metric quirks included); returns seconds."""
+
+    class Online(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.x = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, _, state):
+            return 1010 * self.x if state[torchbearer.BATCH] % 101 == 1 else -10 * self.x
+
+    @to_dict
+    class EstimateX(Metric):
+        def __init__(self):
+            super().__init__("x")
+
+        def process(self, state):
+            return state[torchbearer.MODEL].x.data
+
+    @on_step_training
+    def greedy_update(state):
+        if state[torchbearer.MODEL].x > 1:
+            state[torchbearer.MODEL].x.data.fill_(1)
+        elif state[torchbearer.MODEL].x < -1:
+            state[torchbearer.MODEL].x.data.fill_(-1)
+
+    model = Online()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.99))
+    board = TensorBoard(log_dir=logdir, comment="adam", write_graph=False, write_batch_metrics=True,
+                        write_epoch_metrics=False)
+    seed_trial = torchbearer.Trial(model, optimizer, experiment.identity_loss, [EstimateX()],
+                                   callbacks=[greedy_update, board])
+    seed_trial.for_train_steps(steps)
+    with open(os.devnull, "w") as null, contextlib.redirect_stderr(null), contextlib.redirect_stdout(null):
+        start = time.perf_counter()
+        seed_trial.run(1)
+        return time.perf_counter() - start
+
+
+def engine_trial(steps, logdir, log_every):
+    settings = RunSettings(steps=steps, log_every=log_every)
+    result = trial.run(experiment.Online(), optimizers.get("adam"), settings.hyper(), settings, logdir, "bench", 0,
+                       progress=False)
+    return result.seconds
+
+
+def plain_loop(steps):
+    problem = experiment.Online()
+    optimizer = torch.optim.Adam([problem.x], lr=1e-3, betas=(0.9, 0.99))
+    start = time.perf_counter()
+    for t in range(steps):
+        optimizer.zero_grad()
+        problem(None, {torchbearer.BATCH: t}).backward()
+        optimizer.step()
+        with torch.no_grad():
+            problem.x.clamp_(-1.0, 1.0)
+    return time.perf_counter() - start
+
+
+def fused_batch(runs, steps):
+    """Seconds for ``runs`` Adam runs of ``steps`` steps on the online problem, logging only at the end."""
+    problem = experiment.Online()
+    kind, hp = fused.hyperparameters(optimizers.get("adam"), optimizers.Hyper())
+    batch = fused.Batch(kind, np.repeat(hp[None], runs, axis=0), [problem], np.zeros(runs, np.int64),
+                        problem.domain, problem.optimum, "constant", every=steps)
+    start = time.perf_counter()
+    for _, n in fused.chunks(steps):
+        batch.step(n)
+    return time.perf_counter() - start
+
+
+def end_to_end(command):
+    """Wall seconds of ``python -m amsgrad_repro COMMAND`` at its defaults, including start-up."""
+    with tempfile.TemporaryDirectory() as logdir:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "amsgrad_repro", command, "--logdir", logdir], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+
+def measure(settings):
+    """Rows of (name, unit, median rate or seconds, per-repeat values)."""
+    rows = []
+
+    def rate(name, work, seconds_of):
+        values = [work / seconds_of() for _ in range(settings.repeats)]
+        rows.append((name, "steps/s", statistics.median(values), values))
+
+    n = settings.torch_steps
+    fused_batch(2, 1000)  # compile (or load) the kernel before timing
+    with tempfile.TemporaryDirectory() as logdir:
+        rate("seed-style Trial (TensorBoard every 10, progress bar)", n, lambda: seed_style(n, logdir))
+        rate("torchbearer engine, TensorBoard every 10", n, lambda: engine_trial(n, logdir, 10))
+        rate("torchbearer engine, logging off", n, lambda: engine_trial(n, logdir, n + 1))
+    rate("plain torch.optim loop", n, lambda: plain_loop(n))
+    rate("fused engine, one run", settings.fused_steps, lambda: fused_batch(1, settings.fused_steps))
+    rate(f"fused engine, {settings.runs} runs (run-steps/s)", settings.runs * settings.run_steps,
+         lambda: fused_batch(settings.runs, settings.run_steps))
+    if settings.end_to_end == "yes":
+        for command in ("online", "stochastic"):
+            values = [end_to_end(command) for _ in range(settings.repeats)]
+            rows.append((f"`python -m amsgrad_repro {command}` (defaults, 2 x 6M steps)", "s wall",
+                         statistics.median(values), values))
+    return rows
+
+
+def format_rows(rows):
+    """A Markdown table with ratios to the seed-style row."""
+    baseline = rows[0][2]
+    lines = ["| setup | median | unit | x seed-style |", "|---|---:|---|---:|"]
+    for name, unit, value, _ in rows:
+        ratio = f"{value / baseline:,.1f}" if unit == "steps/s" else ""
+        lines.append(f"| {name} | {value:,.0f} | {unit} | {ratio} |" if unit == "steps/s"
+                     else f"| {name} | {value:.2f} | {unit} | |")
+    return "\n".join(lines)
+
+
+def run_bench(command, settings):
+    print(f"benchmark: {settings}, torch {torch.__version__}, {os.cpu_count()} cores")
+    print(format_rows(measure(settings)))
+    return 0

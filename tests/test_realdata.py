@@ -1,0 +1,289 @@
+"""Tests for the real-data commands (logreg, mlp, cifarnet) and their Figure 2, through the real CLI on tiny data."""
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchbearer
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from test_datasets import idx_bytes, write_cifar, write_mnist
+
+from amsgrad_repro import cli, datasets, optimizers, realdata
+from amsgrad_repro.figure2 import centred_mean
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# TensorBoard stores scalars as float32; this is float32's resolution near the values compared (losses ~2, lr ~1e-4).
+F32 = 1e-6
+
+
+@pytest.fixture
+def main(monkeypatch):
+    """``cli.main`` with the real-data commands registered, whether or not cli.build_parser already does it."""
+    build = cli.build_parser
+
+    def build_with_realdata():
+        parser = build()
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        if "logreg" not in commands.choices:
+            realdata.register(commands)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", build_with_realdata)
+    return cli.main
+
+
+def only_run_dir(logdir):
+    (run_dir,) = Path(logdir).iterdir()
+    return run_dir
+
+
+def summary_of(logdir):
+    return json.loads((only_run_dir(logdir) / "summary.json").read_text())
+
+
+def scalars(tb_dir, tag):
+    events = EventAccumulator(str(tb_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return [(s.step, s.value) for s in events.Scalars(tag)]
+
+
+def test_logreg_on_digits_writes_tensorboard_runs_summary_and_figure(main, tmp_path, capsys):
+    logdir = tmp_path / "logs"
+    assert main(["logreg", "--dataset", "digits", "--epochs", "2", "--logdir", str(logdir)]) == 0
+    run_dir = only_run_dir(logdir)
+    assert run_dir.name.startswith("logreg-")
+    summary = summary_of(logdir)
+    assert summary["dataset"] == datasets.DIGITS_NAME
+    assert (summary["train_examples"], summary["test_examples"]) == (1438, 359)
+    assert summary["iterations_per_epoch"] == 12  # ceil(1438 / 128)
+    assert summary["schedule"] == "sqrt"
+    assert [(r["optimizer"], r["lr"], r["beta2"]) for r in summary["runs"]] == [("adam", 1e-3, 0.99),
+                                                                                 ("amsgrad", 1e-3, 0.99)]
+    for run in summary["runs"]:
+        assert (run["epochs_done"], run["iterations_done"]) == (2, 24)
+        assert "test_loss" not in run["final"]
+        assert 1.5 < run["final"]["train_loss"] < math.log(10) + 0.1  # it learns a little from ~ln 10 in 24 steps
+        tb_dir = run_dir / run["tensorboard_dir"]
+        assert tb_dir.name == f"LogisticRegression_{run['optimizer']}_lr0.001_beta2-0.99"
+        events = EventAccumulator(str(tb_dir))
+        events.Reload()
+        assert set(events.Tags()["scalars"]) == {"batch/running_loss", "batch/running_acc", "batch/lr", "epoch/loss",
+                                                 "epoch/acc"}
+        # One x-axis across epochs: batch metrics every 10 iterations, epoch metrics at the epoch's last iteration.
+        assert [step for step, _ in scalars(tb_dir, "batch/running_loss")] == [10, 20]
+        (_, loss_12), (step, loss_24) = scalars(tb_dir, "epoch/loss")
+        assert step == 24 and loss_24 == pytest.approx(run["final"]["train_loss"], rel=F32)
+        # alpha_t = alpha / sqrt(t), logged at the t whose step used it.
+        lrs = scalars(tb_dir, "batch/lr")
+        assert lrs == [(t, pytest.approx(1e-3 / math.sqrt(t), rel=F32)) for t in (10, 20)]
+    assert summary["best"]["adam"]["train_loss"] == summary["runs"][0]["final"]["train_loss"]
+    assert (run_dir / "figure2.png").read_bytes()[:8] == PNG_MAGIC
+    out = capsys.readouterr().out
+    assert "train loss" in out and "test loss" not in out and out.count("*") == 2
+
+
+def _settings(**changes):
+    return realdata.RealDataSettings(**{"dataset": "digits", "epochs": 1, "device": "cpu", **changes})
+
+
+def test_same_seed_gives_identical_losses_and_another_seed_does_not(tmp_path):
+    split = datasets.load_dataset("digits", None, seed=0)
+    adam = optimizers.get("adam")
+
+    def losses(seed, name):
+        settings = _settings(seed=seed)
+        return realdata.train("mlp", settings, split, adam, 1e-2, 0.99, str(tmp_path / name)).losses
+
+    first, again, other = losses(0, "a"), losses(0, "b"), losses(1, "c")
+    assert len(first) == 12 and first == again
+    assert first != other
+
+
+def test_grid_of_two_lrs_picks_the_one_with_lower_final_training_loss(main, tmp_path, capsys):
+    logdir = tmp_path / "logs"
+    argv = ["logreg", "--dataset", "digits", "--epochs", "2", "--optimizers", "adam", "--lr", "1e-4,0.1"]
+    assert main(argv + ["--logdir", str(logdir)]) == 0
+    summary = summary_of(logdir)
+    final = {r["lr"]: r["final"]["train_loss"] for r in summary["runs"]}
+    assert set(final) == {1e-4, 0.1}
+    assert final[0.1] < 1.0 < 2.0 < final[1e-4]  # 1e-4/sqrt(t) barely moves off ln 10 in 24 steps
+    assert summary["best"] == {"adam": {"lr": 0.1, "beta2": 0.99, "train_loss": final[0.1]}}
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("adam")]
+    assert [row.endswith("*") for row in rows] == [False, True]
+
+
+def test_grid_gives_beta2_values_only_to_optimizers_that_read_beta2():
+    settings = _settings(lr=(0.1, 0.01), beta2=(0.99, 0.999))
+    assert realdata.grid(optimizers.get("adam"), settings) == [(0.1, 0.99), (0.1, 0.999), (0.01, 0.99), (0.01, 0.999)]
+    assert realdata.grid(optimizers.get("sgd"), settings) == [(0.1, None), (0.01, None)]
+    assert realdata.run_label(optimizers.get("sgd"), 0.1, None) == "sgd_lr0.1"
+    assert realdata.run_label(optimizers.get("adam"), 0.0010000001, 0.999) == "adam_lr0.0010000001_beta2-0.999"
+
+
+def test_best_runs_takes_lowest_final_loss_and_ranks_nan_last():
+    def result(optimizer, lr, loss):
+        return realdata.RunResult(optimizer, lr, 0.99, "", epochs=[{"loss": loss}])
+
+    runs = [result("adam", 1.0, float("nan")), result("adam", 0.1, 0.5), result("adam", 0.01, 0.2),
+            result("sgd", 0.1, float("nan"))]
+    best = realdata.best_runs(runs)
+    assert (best["adam"].lr, best["sgd"].lr) == (0.01, 0.1)
+
+
+def test_list_parsers_keep_order_and_drop_repeats():
+    assert realdata.positive_float_list("1e-3, 0.01,1e-3") == (1e-3, 0.01)
+    assert realdata.beta_list("0.999,0.99") == (0.999, 0.99)
+    with pytest.raises(ValueError, match="expected a comma-separated list of positive numbers, got ','"):
+        realdata.positive_float_list(",")
+    with pytest.raises(ValueError, match="expected a beta in"):
+        realdata.beta_list("0.9,1.5")
+
+
+def test_data_dir_reads_tiny_mnist_idx_files(main, tmp_path):
+    (tmp_path / "mnist").mkdir()
+    write_mnist(tmp_path / "mnist", n_train=3, n_test=2)
+    logdir = tmp_path / "logs"
+    assert main(["mlp", "--data-dir", str(tmp_path / "mnist"), "--epochs", "2", "--logdir", str(logdir)]) == 0
+    summary = summary_of(logdir)
+    assert (summary["dataset"], summary["train_examples"], summary["test_examples"]) == ("mnist", 3, 2)
+    assert summary["schedule"] == "constant"
+    assert [r["iterations_done"] for r in summary["runs"]] == [2, 2]  # one minibatch of 3 per epoch
+
+
+def test_cifarnet_on_tiny_cifar_reports_test_loss(main, tmp_path, capsys):
+    write_cifar(tmp_path / "cifar" / "cifar-10-batches-py", per_batch=4)  # 20 training and 4 test images
+    logdir = tmp_path / "logs"
+    argv = ["cifarnet", "--data-dir", str(tmp_path / "cifar"), "--epochs", "1", "--batch-size", "8",
+            "--optimizers", "amsgrad"]
+    assert main(argv + ["--logdir", str(logdir)]) == 0
+    summary = summary_of(logdir)
+    (run,) = summary["runs"]
+    assert summary["dataset"] == "cifar10" and run["iterations_done"] == 3  # ceil(20 / 8)
+    assert 1.5 < run["final"]["test_loss"] < 3.5 and 0.0 <= run["final"]["test_acc"] <= 1.0
+    tb_dir = only_run_dir(logdir) / run["tensorboard_dir"]
+    assert tb_dir.name == "CifarNet_amsgrad_lr0.001_beta2-0.99"
+    ((step, value),) = scalars(tb_dir, "epoch/val_loss")
+    assert step == 3 and value == pytest.approx(run["final"]["test_loss"], rel=F32)
+    assert "test loss" in capsys.readouterr().out
+    assert (only_run_dir(logdir) / "figure2.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_cifarnet_dropout_is_seeded_per_run_and_leaves_the_global_generator_alone(tmp_path):
+    write_cifar(tmp_path / "cifar", per_batch=2)
+    split = datasets.load_cifar10(tmp_path / "cifar")
+    settings = realdata.CifarnetSettings(epochs=1, batch_size=4, device="cpu", seed=3)
+    before = torch.get_rng_state()
+    first, again = (realdata.train("cifarnet", settings, split, optimizers.get("adam"), 1e-3, 0.99,
+                                   str(tmp_path / name)).losses for name in ("a", "b"))
+    assert len(first) == 3 and first == again
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def _corrupt_mnist(d):
+    write_mnist(d)
+    (d / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(3, dtype=np.uint8))[:-1])
+    return "t10k-labels-idx1-ubyte: IDX payload is 2 bytes, expected 3"
+
+
+def _corrupt_cifar(d):
+    write_cifar(d)
+    (d / "data_batch_2").write_bytes(b"not a pickle")
+    return "data_batch_2: not a readable CIFAR-10 pickle"
+
+
+@pytest.mark.parametrize(
+    "command, prepare",
+    [
+        ("logreg", lambda d: "MNIST not found in"),
+        ("mlp", _corrupt_mnist),
+        ("cifarnet", lambda d: "CIFAR-10 not found"),
+        ("cifarnet", _corrupt_cifar),
+    ],
+)
+def test_missing_or_corrupt_data_exits_2_with_one_line_and_no_run_dir(main, tmp_path, capsys, command, prepare):
+    data = tmp_path / "data"
+    data.mkdir()
+    fault = prepare(data)
+    logdir = tmp_path / "logs"
+    assert main([command, "--data-dir", str(data), "--logdir", str(logdir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"amsgrad-repro {command}: error: argument --data-dir: ") and fault in err
+    assert not logdir.exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["cifarnet", "--dataset", "digits"], "argument --dataset: cifarnet takes 32x32 colour images"),
+        (["logreg", "--lr", "0.1,x"], "argument --lr: expected a positive number, got 'x'"),
+        (["mlp", "--beta2", "0.99,1"], "argument --beta2: expected a beta in [0, 1), got '1'"),
+        (["mlp", "--optimizers", "adam,nosuch"], "argument --optimizers: unknown optimizer 'nosuch'"),
+    ],
+)
+def test_bad_values_exit_2_with_one_line_naming_the_flag(main, tmp_path, capsys, argv, message):
+    try:  # parser errors exit through argparse; checks after parsing return the status
+        status = main(argv + ["--logdir", str(tmp_path / "logs")])
+    except SystemExit as stop:
+        status = stop.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_cuda_without_cuda_exits_2(main, tmp_path, capsys):
+    assert main(["logreg", "--dataset", "digits", "--device", "cuda", "--logdir", str(tmp_path / "logs")]) == 2
+    assert "argument --device: cuda was requested" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_finished_epochs_and_exits_130(main, tmp_path, monkeypatch, capsys):
+    step = realdata.Recorder.on_step_training
+
+    def interrupt_in_epoch_3(self, state):
+        step(self, state)
+        if state[torchbearer.EPOCH] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(realdata.Recorder, "on_step_training", interrupt_in_epoch_3)
+    logdir = tmp_path / "logs"
+    assert main(["logreg", "--dataset", "digits", "--epochs", "3", "--logdir", str(logdir)]) == 130
+    summary = summary_of(logdir)
+    (run,) = summary["runs"]  # the second optimizer never started
+    assert summary["interrupted"] and run["interrupted"]
+    assert (run["epochs_done"], run["iterations_done"]) == (2, 25)
+    assert [s for s, _ in scalars(only_run_dir(logdir) / run["tensorboard_dir"], "epoch/loss")] == [12, 24]
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_recorder_keeps_each_minibatch_loss_and_epoch_metrics():
+    result = realdata.RunResult("adam", 0.1, 0.99, "")
+    recorder = realdata.Recorder(result)
+    state = {torchbearer.EPOCH: 1, torchbearer.TRAIN_STEPS: 2}
+    for loss in (2.5, 1.5):
+        recorder.on_step_training({torchbearer.LOSS: torch.tensor(loss, requires_grad=True)})
+    recorder.on_end_training(state)
+    recorder.on_end_epoch({**state, torchbearer.METRICS: {"running_loss": 9.0, "loss": torch.tensor(2.0)}})
+    assert result.losses == [2.5, 1.5]
+    assert result.epochs == [{"epoch": 2, "iteration": 4, "loss": 2.0}]
+    assert result.final("loss") == 2.0 and math.isnan(result.final("val_loss"))
+
+
+def test_iteration_counts_across_epochs_from_one():
+    state = {torchbearer.EPOCH: 2, torchbearer.TRAIN_STEPS: 12, torchbearer.BATCH: 0}
+    assert realdata.IterationTensorBoard.iteration(state) == 25
+
+
+def test_centred_mean_keeps_lines_and_narrows_at_both_ends():
+    np.testing.assert_allclose(centred_mean([1, 2, 3, 4, 5, 6], 4), [1, 2, 3, 4, 5, 6])
+    np.testing.assert_allclose(centred_mean([0, 0, 3, 0, 0], 2), [0, 1, 1, 1, 0])
+    assert centred_mean([], 50).size == 0 and centred_mean([7.0], 50).tolist() == [7.0]
+
+
+def test_time_logreg_epoch_returns_positive_seconds():
+    seconds = realdata.time_logreg_epoch("digits", seed=0)
+    assert math.isfinite(seconds) and seconds > 0
