@@ -85,10 +85,17 @@ def choose_engine(settings):
     """The engine that will run: ``auto`` picks fused when every optimizer has a kernel that supports its options.
 
     Raises:
-        UsageError: ``--engine fused`` with an optimizer the fused engine cannot run.
+        UsageError: an optimizer rejects the settings, or ``--engine fused`` cannot run one of them.
     """
+    import torch
+
     from . import fused
 
+    for name in settings.optimizers:
+        try:
+            optimizers.get(name).build([torch.zeros(1, requires_grad=True)], settings.hyper())
+        except (TypeError, ValueError) as error:
+            raise UsageError(f"argument --opt-args: {name} does not accept these settings: {error}") from None
     if settings.engine == "torchbearer":
         return "torchbearer"
     try:

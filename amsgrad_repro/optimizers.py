@@ -30,6 +30,10 @@ class Hyper:
     def betas(self):
         return (self.beta1, self.beta2)
 
+    def kwargs(self, **base):
+        """Keyword arguments for a constructor: ``base`` with ``--opt-args`` on top (so betas=... overrides)."""
+        return {**base, **dict(self.extra)}
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:
@@ -44,21 +48,21 @@ class OptimizerSpec:
 
 def _torch(cls_name, **fixed):
     def build(params, h):
-        return getattr(torch.optim, cls_name)(params, lr=h.lr, **fixed, **dict(h.extra))
+        return getattr(torch.optim, cls_name)(params, **h.kwargs(lr=h.lr, **fixed))
 
     return build
 
 
 def _torch_betas(cls_name, **fixed):
     def build(params, h):
-        return getattr(torch.optim, cls_name)(params, lr=h.lr, betas=h.betas, **fixed, **dict(h.extra))
+        return getattr(torch.optim, cls_name)(params, **h.kwargs(lr=h.lr, betas=h.betas, **fixed))
 
     return build
 
 
 def _paper(cls_name, **fixed):
     def build(params, h):
-        return getattr(paper_optim, cls_name)(params, lr=h.lr, betas=h.betas, **fixed, **dict(h.extra))
+        return getattr(paper_optim, cls_name)(params, **h.kwargs(lr=h.lr, betas=h.betas, **fixed))
 
     return build
 
@@ -67,7 +71,7 @@ def _pytorch_optimizer(cls_name, **fixed):
     """A pytorch-optimizer class given lr and ``betas=(beta1, beta2)``; every class used here takes both."""
 
     def build(params, h):
-        return getattr(pytorch_optimizer, cls_name)(params, lr=h.lr, betas=h.betas, **fixed, **dict(h.extra))
+        return getattr(pytorch_optimizer, cls_name)(params, **h.kwargs(lr=h.lr, betas=h.betas, **fixed))
 
     return build
 
@@ -86,7 +90,7 @@ SPECS = [
     OptimizerSpec("sgd", _torch("SGD"), "torch.optim.SGD, no momentum", ("lr",), "sgd"),
     OptimizerSpec(
         "sgd-momentum",
-        lambda params, h: torch.optim.SGD(params, lr=h.lr, momentum=h.beta1, **dict(h.extra)),
+        lambda params, h: torch.optim.SGD(params, **h.kwargs(lr=h.lr, momentum=h.beta1)),
         "torch.optim.SGD(momentum=beta1), heavy-ball, dampening 0",
         ("lr", "beta1"),
         "sgd_momentum",
@@ -94,7 +98,7 @@ SPECS = [
     OptimizerSpec("adagrad", _torch("Adagrad"), "torch.optim.Adagrad", ("lr",), "adagrad"),
     OptimizerSpec(
         "rmsprop",
-        lambda params, h: torch.optim.RMSprop(params, lr=h.lr, alpha=h.beta2, **dict(h.extra)),
+        lambda params, h: torch.optim.RMSprop(params, **h.kwargs(lr=h.lr, alpha=h.beta2)),
         "torch.optim.RMSprop(alpha=beta2), not centered, no momentum",
         ("lr", "beta2"),
         "rmsprop",
@@ -111,7 +115,7 @@ SPECS = [
     ),
     OptimizerSpec(
         "adamnc",
-        lambda params, h: paper_optim.AdamNC(params, lr=h.lr, beta1=h.beta1, **dict(h.extra)),
+        lambda params, h: paper_optim.AdamNC(params, **h.kwargs(lr=h.lr, beta1=h.beta1)),
         "paper_optim.AdamNC: Algorithm 1 with beta2_t = 1 - 1/t, no bias correction, no eps",
         ("lr", "beta1"),
     ),
@@ -173,7 +177,7 @@ def class_spec(path):
     """A registry entry for any optimizer class given by import path; lr and ``--opt-args`` are passed to it."""
     cls = import_class(path)
     return OptimizerSpec(
-        path, lambda params, h: cls(params, lr=h.lr, **dict(h.extra)), f"{cls.__module__}.{cls.__qualname__}"
+        path, lambda params, h: cls(params, **h.kwargs(lr=h.lr)), f"{cls.__module__}.{cls.__qualname__}"
     )
 
 

@@ -82,6 +82,9 @@ BAD = [
     (["online", "--engine", "jax"], "--engine"),
     (["online", "--seeds", "3"], "--seeds"),
     (["online", "--p", "0.5"], "p"),
+    (["online", "--opt-args", "foo=1"], "--opt-args"),
+    (["online", "--opt-args", "eps=-1"], "--opt-args"),
+    (["online", "--opt-args", "novalue"], "--opt-args"),
     (["online", "--no-such-flag"], "--no-such-flag"),
     (["nowhere"], "nowhere"),
 ]
