@@ -109,6 +109,7 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
     writer = SummaryWriter(trajectory.tb_dir)
     live = sys.stderr.isatty()
+    next_report = settings.steps // 10  # progress about every 10 % on runs of 20 chunks (2.6M steps) or more
     start = time.perf_counter()
     try:
         for _, n in chunks(settings.steps):
@@ -117,8 +118,9 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
                 writer.add_scalar(TAGS["x"], x, t)
                 writer.add_scalar(TAGS["average_regret"], r, t)
                 trajectory.record(t, x, r)
-            if progress and settings.steps > 50 * CHUNK:
+            if progress and settings.steps >= 20 * CHUNK and batch.t >= next_report:
                 report(sys.stderr, f"{spec.name} [fused]", batch.t, settings.steps, live)
+                next_report += settings.steps // 10
     except KeyboardInterrupt:
         _finish(trajectory, batch, start, interrupted=True)
         writer.close()
