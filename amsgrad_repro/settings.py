@@ -9,44 +9,31 @@ from dataclasses import dataclass, field, fields
 from . import optimizers
 
 
-def positive_int(text):
+def _checked(text, convert, valid, expected):
+    """``convert(text)`` if it is ``valid``; otherwise ValueError("expected <expected>, got '<text>'")."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        raise ValueError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise ValueError(f"expected a positive integer, got {text!r}")
+        value = None
+    if value is None or not valid(value):
+        raise ValueError(f"expected {expected}, got {text!r}")
     return value
+
+
+def positive_int(text):
+    return _checked(text, int, lambda v: v > 0, "a positive integer")
 
 
 def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise ValueError(f"expected an integer >= 0, got {text!r}")
-    return value
+    return _checked(text, int, lambda v: v >= 0, "an integer >= 0")
 
 
 def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"expected a positive finite number, got {text!r}")
-    return value
+    return _checked(text, float, lambda v: 0 < v < float("inf"), "a positive finite number")
 
 
 def beta(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"expected a beta in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"expected a beta in [0, 1), got {text!r}")
-    return value
+    return _checked(text, float, lambda v: 0.0 <= v < 1.0, "a beta in [0, 1)")
 
 
 def beta_pair(text):
