@@ -11,7 +11,6 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-import pytorch_optimizer
 import torch
 
 from . import paper_optim
@@ -71,6 +70,8 @@ def _pytorch_optimizer(cls_name, **fixed):
     """A pytorch-optimizer class given lr and ``betas=(beta1, beta2)``; every class used here takes both."""
 
     def build(params, h):
+        import pytorch_optimizer  # imported on use: it adds 0.5 s to every start-up
+
         return getattr(pytorch_optimizer, cls_name)(params, **h.kwargs(lr=h.lr, betas=h.betas, **fixed))
 
     return build

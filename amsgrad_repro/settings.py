@@ -103,7 +103,7 @@ class RunSettings:
     seed: int = setting(0, non_negative_int, "seed of the stochastic problem's generator")
     seeds: int = setting(1, positive_int, "number of seeds (seed, seed+1, ...); >1 plots the mean and 10-90%% band")
     logdir: str = setting("logs", str, "directory that holds one run directory per invocation")
-    log_every: int = setting(0, non_negative_int, "TensorBoard point every N steps; 0 = auto, about 3000 points")
+    log_every: int = setting(0, non_negative_int, "TensorBoard point every N steps; 0 = auto, about 2000 points")
     engine: str = setting("auto", choice("auto", "fused", "torchbearer"), "auto = fused when every optimizer has a kernel")
     scale: float = setting(None, positive_float, "override the preset's s (both coefficients are multiplied by s)")
     C: float = setting(None, positive_float, "override the preset's C (rare coefficient s*C)", flag="--C")
@@ -112,8 +112,8 @@ class RunSettings:
 
     @property
     def every(self):
-        """The logging interval in steps: ``log_every``, or about 3000 points when it is 0."""
-        return self.log_every or max(1, self.steps // 3000)
+        """The logging interval in steps: ``log_every``, or about 2000 points when it is 0."""
+        return self.log_every or max(1, self.steps // 2000)
 
     def hyper(self):
         return optimizers.Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)
