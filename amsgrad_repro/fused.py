@@ -27,14 +27,21 @@ class Unsupported(ValueError):
 
 _COMMON = {"weight_decay": 0, "maximize": False}
 _KERNEL_GROUPS = {
-    # kernel: (param-group values the kernel assumes, hp row (lr, a, b, eps) from the group)
-    "adam": ({"amsgrad": False, "decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"])),
-    "amsgrad": ({"amsgrad": True, "decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"])),
-    "sgd": ({"momentum": 0, "dampening": 0, "nesterov": False}, lambda g: (g["lr"], 0.0, 0.0, 0.0)),
-    "sgd_momentum": ({"dampening": 0, "nesterov": False}, lambda g: (g["lr"], g["momentum"], 0.0, 0.0)),
-    "adagrad": ({"lr_decay": 0}, lambda g: (g["lr"], g["initial_accumulator_value"], 0.0, g["eps"])),
-    "rmsprop": ({"momentum": 0, "centered": False}, lambda g: (g["lr"], 0.0, g["alpha"], g["eps"])),
+    # kernel: (param-group values the kernel assumes, hp row (lr, a, b, eps, extra) read from the group)
+    "adam": ({"amsgrad": False, "decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
+    "amsgrad": ({"amsgrad": True, "decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
+    "sgd": ({"momentum": 0, "dampening": 0, "nesterov": False}, lambda g: (g["lr"], 0.0, 0.0, 0.0, 0.0)),
+    "sgd_momentum": ({"dampening": 0, "nesterov": False}, lambda g: (g["lr"], g["momentum"], 0.0, 0.0, 0.0)),
+    "adagrad": ({"lr_decay": 0}, lambda g: (g["lr"], 0.0, 0.0, g["eps"], g["initial_accumulator_value"])),
+    "rmsprop": ({"momentum": 0, "centered": False}, lambda g: (g["lr"], 0.0, g["alpha"], g["eps"], 0.0)),
+    "adam_paper": ({}, lambda g: (g["lr"], *g["betas"], 0.0, 1.0)),
+    "amsgrad_paper": ({}, lambda g: (g["lr"], *g["betas"], 0.0, 1.0)),
+    "adamnc": ({}, lambda g: (g["lr"], g["beta1"], 0.0, 0.0, 1.0)),
+    "adamx": ({}, lambda g: (g["lr"], *g["betas"], 0.0, g["beta1_decay"])),
+    "yogi": ({"adam_debias": False},
+             lambda g: (g["lr"], *g["betas"], g["eps"], g["initial_accumulator"])),
 }
+_INITIAL_ACCUMULATOR = {"adagrad": (0,), "yogi": (0, 1)}  # s32 columns that start at hp[4] instead of 0
 
 
 def has_kernel(spec):
@@ -69,8 +76,8 @@ class Batch:
         # State rows are padded to one 64-byte cache line each: threads writing neighbouring runs' state would
         # otherwise share lines (measured: 2 runs on 2 threads ran at 52M run-steps/s, a third of one run alone).
         self.s32 = np.zeros((runs, 16), np.float32)
-        if kernels.KINDS[kind] == "adagrad":
-            self.s32[:, 0] = self.hp[:, 1]  # initial_accumulator_value
+        for column in _INITIAL_ACCUMULATOR.get(kernels.KINDS[kind], ()):
+            self.s32[:, column] = self.hp[:, 4]
         self.s64 = np.zeros((runs, 8), np.float64)
         self.x = np.zeros(runs, np.float32)  # x_1 = 0
         self.sums = np.zeros((runs, 2), np.float64)

@@ -2,7 +2,7 @@
 
 Each update function follows its torch.optim class's single-tensor CPU path operation by operation, in float32,
 with the scalars that torch keeps as Python floats (step sizes, bias corrections) in float64:
-- torch's CPU ``lerp`` and ``addcmul`` use a fused multiply-add; ``fma32`` reproduces it (the float64 product of
+- torch's CPU ``lerp``, ``addcmul`` and ``add(alpha=...)`` use a fused multiply-add; ``fma32`` reproduces it (the float64 product of
   two float32 numbers is exact, so one rounding remains, as in a hardware FMA, up to a double rounding that
   happens with probability ~2^-29);
 - a float32 tensor divided by a Python float divides by that float rounded to float32.
@@ -69,12 +69,12 @@ def sgd(x, g, lr, hp, s32, s64):
         else:
             s32[0] = s32[0] * f32(hp[1]) + g  # buf.mul_(momentum).add_(grad, alpha=1 − dampening)
         g = s32[0]
-    return x + f32(-lr) * g
+    return fma32(f32(-lr), g, x)  # param.add_(grad, alpha=−lr)
 
 
 @njit(inline="always")
 def adagrad(x, g, lr, hp, s32):
-    """torch.optim.Adagrad: lr_decay 0, initial accumulator hp[1]; hp[3] = ε; s32 = (sum,)."""
+    """torch.optim.Adagrad: lr_decay 0, ε = hp[3]; s32 = (sum,), which starts at initial_accumulator_value."""
     s32[0] = fma32(g, g, s32[0])  # state_sum.addcmul_(grad, grad, value=1)
     std = np.sqrt(s32[0]) + f32(hp[3])
     return x + (f32(-lr) * g) / std
@@ -88,7 +88,51 @@ def rmsprop(x, g, lr, hp, s32):
     return x + (f32(-lr) * g) / avg
 
 
-KINDS = ("adam", "amsgrad", "sgd", "sgd_momentum", "adagrad", "rmsprop")
+@njit(inline="always")
+def paper(x, g, lr, t, hp, s32, mode):
+    """``paper_optim``'s classes: no bias correction, no ε, 0/0 := 0. hp = (lr, β1, β2, ε unused, λ).
+
+    mode 0: AdamPaper (Algorithm 1); 1: AMSGradPaper (Algorithm 2, v̂ = max of the raw v); 2: AdamNC
+    (β2,t = 1 − 1/t); 3: AdamX (β1,t = β1·λ^{t−1}, v̂_t = max((1 − β1,t)²/(1 − β1,t−1)²·v̂_{t−1}, v_t)).
+    s32 = (m, v, v̂). Their ``step`` does m.mul_(β1).add_(g, alpha=1 − β1), then the Adam-style addcmul for v, and
+    p.add_(m / √v̂, alpha=−lr); torch's CPU ``add`` with ``alpha`` is a fused multiply-add.
+    """
+    b1 = hp[1] * math.pow(hp[4], t - 1.0) if mode == 3 else hp[1]
+    b2 = 1.0 - 1.0 / t if mode == 2 else hp[2]
+    m = fma32(f32(1.0 - b1), g, s32[0] * f32(b1))
+    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))
+    s32[0], s32[1] = m, v
+    if mode == 1 or mode == 3:
+        v_hat = s32[2]
+        if mode == 3 and t > 1:
+            ratio = (1.0 - b1) / (1.0 - hp[1] * math.pow(hp[4], t - 2.0))
+            v_hat = v_hat * f32(ratio * ratio)
+        v = max(v_hat, v)
+        s32[2] = v
+    denom = np.sqrt(v)
+    update = m / denom if denom > 0 else f32(0.0)
+    return fma32(f32(-lr), update, x)
+
+
+@njit(inline="always")
+def yogi(x, g, lr, t, hp, s32, s64):
+    """pytorch_optimizer.Yogi (per-parameter path, adam_debias off): hp = (lr, β1, β2, ε, initial_accumulator).
+
+    v_t = v − (1 − β2)·sign(v − g²)·g²; s32 = (m, v), both starting at initial_accumulator.
+    """
+    b1, b2 = hp[1], hp[2]
+    g2 = g * g
+    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])
+    v = s32[1]
+    v = fma32(f32(-(1.0 - b2)) * np.sign(v - g2), g2, v)
+    s32[0], s32[1] = m, v
+    bc1, bc2 = _bias_corrections(float(t), b1, b2, s64)
+    denom = np.sqrt(v) / f32(math.sqrt(bc2)) + f32(hp[3])
+    return x + (f32(-(lr / bc1)) * m) / denom
+
+
+KINDS = ("adam", "amsgrad", "sgd", "sgd_momentum", "adagrad", "rmsprop", "adam_paper", "amsgrad_paper", "adamnc",
+         "adamx", "yogi")
 """Kernel names; a registry entry's ``kernel`` is one of these, and its index is the driver's ``kind``."""
 
 
@@ -102,7 +146,11 @@ def _update(kind, x, g, lr, t, hp, s32, s64):
         return sgd(x, g, lr, hp, s32, s64)
     if kind == 4:
         return adagrad(x, g, lr, hp, s32)
-    return rmsprop(x, g, lr, hp, s32)
+    if kind == 5:
+        return rmsprop(x, g, lr, hp, s32)
+    if kind <= 9:
+        return paper(x, g, lr, t, hp, s32, kind - 6)
+    return yogi(x, g, lr, t, hp, s32, s64)
 
 
 @njit(parallel=True, cache=True)
@@ -113,7 +161,8 @@ def advance(kind, coefficients, rows, hp, s32, s64, x, sums, t0, sqrt_schedule, 
         kind: index into ``KINDS`` (one optimizer per call; runs differ in ``hp`` and coefficient row).
         coefficients: (K, n) float32, a_t for each of K problems (seeds).
         rows: (R,) int64, the coefficient row of each run.
-        hp: (R, 4) float64 hyperparameters; s32: (R, >=3) float32 and s64: (R, >=1) float64 optimizer state.
+        hp: (R, 5) float64 hyperparameters (lr, a, b, ε, extra); s32: (R, >=3) float32 and s64: (R, >=1) float64
+            optimizer state.
         x: (R,) float32 iterates x_t0, updated in place to x_{t0+n}.
         sums: (R, 2) float64 running Σ f_k(x_k) and Σ a_k, updated in place.
         sqrt_schedule: α_t = α/√t (LambdaLR with ``experiment.sqrt_decay``) when true, else α.

@@ -110,15 +110,21 @@ SPECS = [
         _paper("AMSGradPaper"),
         "paper_optim.AMSGradPaper: Algorithm 2, max of the raw v, no bias correction, no eps",
         LR_BETAS,
+        "amsgrad_paper",
     ),
     OptimizerSpec(
-        "adam-paper", _paper("AdamPaper"), "paper_optim.AdamPaper: Algorithm 1, no bias correction, no eps", LR_BETAS
+        "adam-paper",
+        _paper("AdamPaper"),
+        "paper_optim.AdamPaper: Algorithm 1, no bias correction, no eps",
+        LR_BETAS,
+        "adam_paper",
     ),
     OptimizerSpec(
         "adamnc",
         lambda params, h: paper_optim.AdamNC(params, **h.kwargs(lr=h.lr, beta1=h.beta1)),
         "paper_optim.AdamNC: Algorithm 1 with beta2_t = 1 - 1/t, no bias correction, no eps",
         ("lr", "beta1"),
+        "adamnc",
     ),
     OptimizerSpec(
         "adamx",
@@ -126,6 +132,7 @@ SPECS = [
         "paper_optim.AdamX (Tran & Phong 2019): AMSGrad with v_hat rescaled by (1-b1_t)^2/(1-b1_{t-1})^2; "
         "beta1_t = beta1*lambda^(t-1), lambda = --opt-args beta1_decay (default 1: equals amsgrad-paper)",
         LR_BETAS,
+        "adamx",
     ),
     # torch.optim's other Adam relatives, with their own defaults apart from lr and betas.
     OptimizerSpec("adamax", _torch_betas("Adamax"), "torch.optim.Adamax", LR_BETAS),
@@ -133,7 +140,7 @@ SPECS = [
     OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS),
     OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS),
     # pytorch-optimizer's fixes for Adam, with their own defaults apart from lr and betas.
-    OptimizerSpec("yogi", _pytorch_optimizer("Yogi"), "pytorch_optimizer.Yogi", LR_BETAS),
+    OptimizerSpec("yogi", _pytorch_optimizer("Yogi"), "pytorch_optimizer.Yogi", LR_BETAS, "yogi"),
     OptimizerSpec(
         "adabound", _pytorch_optimizer("AdaBound"), "pytorch_optimizer.AdaBound (final_lr 0.1, gamma 1e-3)", LR_BETAS
     ),
