@@ -69,9 +69,11 @@ def build_parser():
         )
         add_settings(sub, RunSettings)
         sub.set_defaults(handler=run_problem, settings_cls=RunSettings)
-    from . import realdata
+    from . import compare, realdata, sweep
     from .bench import BenchSettings, run_bench
 
+    compare.register(commands)
+    sweep.register(commands)
     realdata.register(commands)
 
     sub = commands.add_parser("bench", help="measure steps/s of every engine in one run (see BENCHMARKS.md)",

@@ -4,7 +4,9 @@ Each optimizer runs on the fused engine when it has a kernel for its options, el
 the leaderboard records which. Outputs go to a fresh ``<out>/compare-<problem>-<stamp>/``:
 
 - ``leaderboard.csv``: one row per optimizer, sorted by R_T/T (columns in ``COLUMNS``; with ``--seeds K > 1`` the
-  value columns are means over the seeds and ``SPREAD_COLUMNS`` are added);
+  value columns are means over the seeds and ``SPREAD_COLUMNS`` are added). ``final_x`` is x_{T+1}, the iterate
+  after the last update; ``converged`` is ``runs.converged``, the verdict on ``tail_x`` (mean x_t over the last
+  10 %), and with several seeds it holds only when every seed converged;
 - ``figure.png``: R_t/t and x_t per optimizer (``plots.figure1``), with a 10-90 % band over seeds;
 - TensorBoard runs ``<Model>_<optimizer>[_seed<k>]/epoch-0`` with the shared tags of ``runs.TAGS``, so TensorBoard
   overlays every optimizer in one chart;
@@ -15,7 +17,7 @@ import csv
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -26,9 +28,12 @@ from .settings import (
 
 ZOO = ("adam", "amsgrad", "amsgrad-paper", "adamnc", "yogi", "adabound", "sgd", "adagrad")
 
-COLUMNS = ("optimizer", "engine", "final_x", "distance_to_optimum", "average_regret", "converged")
+COLUMNS = ("optimizer", "engine", "final_x", "distance_to_optimum", "average_regret", "converged", "tail_x")
 SPREAD_COLUMNS = ("seeds", "converged_seeds", "final_x_p10", "final_x_p90", "average_regret_p10",
                   "average_regret_p90")
+
+
+_RUN_HELP = {f.name: f.metadata["help"] for f in fields(RunSettings)}
 
 
 @dataclass(frozen=True)
@@ -38,13 +43,14 @@ class CompareSettings:
     problem: str = setting("online", choice(*experiment.PRESETS), f"problem: {', '.join(experiment.PRESETS)}")
     optimizers: tuple = setting(ZOO, optimizer_list, "comma list of registry names or module:Class")
     steps: int = setting(100_000, positive_int, "number of steps T (t = 1..T)")
-    lr: float = setting(0.01, positive_float, "learning rate alpha, the same for every optimizer")
+    # 0.02: on online at T = 1e5 the smallest round lr at which amsgrad's tail reaches x* (adam's stays near +1)
+    lr: float = setting(0.02, positive_float, "learning rate alpha, the same for every optimizer")
     betas: tuple = setting((0.9, 0.99), beta_pair, "beta1,beta2, each in [0, 1), for the optimizers that read them")
-    schedule: str = setting("constant", choice("constant", "sqrt"), "learning-rate schedule: constant, or alpha/sqrt(t)")
+    schedule: str = setting("constant", choice("constant", "sqrt"), _RUN_HELP["schedule"])
     seed: int = setting(0, non_negative_int, "seed of the stochastic problem's generator (the first, with --seeds)")
     seeds: int = setting(1, positive_int, "seeds seed..seed+K-1 (stochastic problems); >1 adds 10-90%% columns")
     out: str = setting("logs", str, "directory in which a fresh compare-<problem>-<time> run directory is made")
-    log_every: int = setting(0, non_negative_int, "TensorBoard point every N steps; 0 = auto, about 3000 points")
+    log_every: int = setting(0, non_negative_int, _RUN_HELP["log_every"])
     engine: str = setting("auto", choice("auto", "fused", "torchbearer"),
                           "auto = per optimizer, fused when it has a kernel for its options, else torchbearer")
 
@@ -92,6 +98,7 @@ def leaderboard(problem, trajectories, engines, seeds):
             "distance_to_optimum": float(np.abs(x - problem.optimum).mean()),
             "average_regret": float(regret.mean()),
             "converged": all(hits),
+            "tail_x": float(np.mean([runs.tail_x(tr) for tr in group])),
             "steps_per_s": float(np.mean([tr.steps_per_s for tr in group])),
         }
         if seeds > 1:
@@ -111,15 +118,15 @@ def write_leaderboard(path, rows, seeds):
 
 
 def format_leaderboard(problem, rows, seeds):
-    """The stdout table: rank, optimizer, engine, final x, |x - x*|, R_T/T, the verdict and speed."""
+    """The stdout table: rank, optimizer, engine, final x, |x - x*|, tail x, R_T/T, the verdict and speed."""
     spread = seeds > 1
-    head = f"{'#':>2}  {'optimizer':<16}{'engine':<13}{'final x':>9}{'|x-x*|':>9}{'R_T/T':>10}"
+    head = f"{'#':>2}  {'optimizer':<16}{'engine':<13}{'final x':>9}{'|x-x*|':>9}{'tail x':>9}{'R_T/T':>10}"
     if spread:
         head += f"{'x p10..p90':>18}{'R_T/T p10..p90':>20}"
-    lines = [head + f"{'steps/s':>13}  verdict"]
+    lines = [head + f"{'steps/s':>13}  verdict (tail x = mean x_t over the last 10 %)"]
     for rank, r in enumerate(rows, start=1):
         line = (f"{rank:>2}  {r['optimizer']:<16}{r['engine']:<13}{r['final_x']:>+9.4f}"
-                f"{r['distance_to_optimum']:>9.4f}{r['average_regret']:>10.4f}")
+                f"{r['distance_to_optimum']:>9.4f}{r['tail_x']:>+9.4f}{r['average_regret']:>10.4f}")
         if spread:
             line += (f"{r['final_x_p10']:>+9.3f}..{r['final_x_p90']:<+7.3f}"
                      f"{r['average_regret_p10']:>11.4f}..{r['average_regret_p90']:<7.4f}")
@@ -168,7 +175,9 @@ def run_compare(command, settings):
     betas = f"betas={settings.betas[0]:g},{settings.betas[1]:g}"
     seeds = f", mean of {settings.seeds} seeds" if settings.seeds > 1 else ""
     title = f"{name}: T = {settings.steps:,}, lr = {settings.lr:g} ({settings.schedule}), {betas}{seeds}"
-    plots.figure1(reference, trajectories, os.path.join(run_dir, "figure.png"), title)
+    # Worst first, so the best-ranked curves are drawn on top of the wide oscillations of SGD-like optimizers.
+    drawing_order = [tr for row in reversed(rows) for tr in trajectories if tr.optimizer == row["optimizer"]]
+    plots.figure1(reference, drawing_order, os.path.join(run_dir, "figure.png"), title)
     print(format_leaderboard(reference, rows, settings.seeds))
     if interrupted:
         print(f"interrupted: partial leaderboard.csv, summary.json and figure.png are in {run_dir}", file=sys.stderr)

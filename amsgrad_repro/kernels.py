@@ -30,13 +30,20 @@ def fma32(a, b, c):
 
 @njit(inline="always")
 def _bias_corrections(t, b1, b2, s64):
-    """1 − β^t for both betas as torch computes them (Python float pow); cached once both round to 1.0."""
-    if s64[0] == 1.0:
-        return 1.0, 1.0
-    bc1 = 1.0 - math.pow(b1, t)
-    bc2 = 1.0 - math.pow(b2, t)
-    if bc1 == 1.0 and bc2 == 1.0:
-        s64[0] = 1.0
+    """1 − β^t for both betas as torch computes them (Python float pow); each is cached once it rounds to 1.0.
+
+    s64[0] and s64[1] flag a saturated correction, so a β2 near 1 does not keep β1's pow alive, nor the reverse.
+    """
+    bc1 = 1.0
+    if s64[0] == 0.0:
+        bc1 = 1.0 - math.pow(b1, t)
+        if bc1 == 1.0:
+            s64[0] = 1.0
+    bc2 = 1.0
+    if s64[1] == 0.0:
+        bc2 = 1.0 - math.pow(b2, t)
+        if bc2 == 1.0:
+            s64[1] = 1.0
     return bc1, bc2
 
 

@@ -1,0 +1,130 @@
+"""The compare command: the leaderboard, its engines and spread columns, agreement with a plain loop, bad input.
+
+Tolerance 1e-5 on x and 1e-4 on R_T/T for a fused row, for the reason given in test_engines; a torchbearer row runs
+the same torch ops as the plain loop, so it agrees to float32 rounding.
+"""
+
+import csv
+import json
+import os
+import sys
+
+import pytest
+
+from amsgrad_repro import cli, compare, experiment, optimizers
+from amsgrad_repro.optimizers import Hyper
+from conftest import torch_loop
+
+
+def invoke(capsys, *argv):
+    """The compare command through a parser of its own, as ``cli.main`` runs it: (exit status, stdout, stderr)."""
+    parser = cli.Parser(prog="amsgrad-repro")
+    compare.register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    try:
+        args = parser.parse_args(["compare", *argv])
+        status = args.handler(args.command, cli.settings_from(args, args.settings_cls))
+    except SystemExit as stop:
+        status = stop.code
+    except cli.UsageError as error:
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        status = 2
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def only_run_dir(out):
+    (name,) = os.listdir(out)
+    return os.path.join(out, name)
+
+
+def leaderboard(run_dir):
+    with open(os.path.join(run_dir, "leaderboard.csv"), newline="") as f:
+        reader = csv.DictReader(f)
+        return {row["optimizer"]: row for row in reader}, reader.fieldnames
+
+
+def plain_loop(name, steps, problem_name="online", seed=0, lr=0.02):
+    """x_{T+1} and R_T/T of a plain torch.optim loop at compare's default lr and betas."""
+    problem = experiment.make_problem(problem_name, seed)
+    _, regret = torch_loop(problem, optimizers.get(name).build([problem.x], Hyper(lr, 0.9, 0.99)), steps)
+    return problem.x.item(), regret[-1]
+
+
+def test_zoo_on_online_writes_a_sorted_leaderboard_that_matches_plain_loops(capsys, tmp_path):
+    names = ["amsgrad-paper", "adamnc", "yogi", "adabound", "sgd", "adagrad"]
+    status, out, err = invoke(capsys, "--problem", "online", "--optimizers", ",".join(names), "--steps", "2000",
+                              "--log-every", "20", "--out", str(tmp_path))
+    assert status == 0, err
+    run_dir = only_run_dir(tmp_path)
+    assert os.path.basename(run_dir).startswith("compare-online-")
+    rows, columns = leaderboard(run_dir)
+    assert tuple(columns) == compare.COLUMNS
+    assert set(rows) == set(names)
+    regrets = [float(r["average_regret"]) for r in rows.values()]
+    assert regrets == sorted(regrets)
+    # auto: fused exactly where the registry has a kernel (kernels are being added, so the list is not fixed here)
+    assert {n: r["engine"] for n, r in rows.items()} == {
+        n: "fused" if optimizers.get(n).kernel else "torchbearer" for n in names}
+    for name in ("adagrad", "adabound"):  # adagrad has a kernel; adabound ran on whichever engine auto chose
+        x, regret = plain_loop(name, 2000)
+        assert abs(float(rows[name]["final_x"]) - x) < 1e-5
+        assert abs(float(rows[name]["average_regret"]) - regret) < 1e-4
+        assert float(rows[name]["distance_to_optimum"]) == pytest.approx(abs(x + 1.0), abs=1e-5)
+    assert os.path.getsize(os.path.join(run_dir, "figure.png")) > 20_000
+    summary = json.load(open(os.path.join(run_dir, "summary.json")))
+    assert [r["optimizer"] for r in summary["runs"]] == names
+    assert summary["engine"]["sgd"] == "fused"
+    assert [r["optimizer"] for r in summary["leaderboard"]] == list(rows)
+    for record in summary["runs"]:  # every run's TensorBoard events sit under the run directory, shared tags
+        assert os.listdir(os.path.join(run_dir, record["tensorboard_dir"]))
+    assert out.index(" 1  ") < out.index(" 6  ") and "torchbearer" in out
+
+
+def test_seeds_on_stochastic_add_spread_columns(capsys, tmp_path):
+    status, out, err = invoke(capsys, "--problem", "stochastic", "--optimizers", "adam,sgd", "--seeds", "3",
+                              "--seed", "2", "--steps", "2000", "--out", str(tmp_path))
+    assert status == 0, err
+    run_dir = only_run_dir(tmp_path)
+    rows, columns = leaderboard(run_dir)
+    assert tuple(columns) == compare.COLUMNS + compare.SPREAD_COLUMNS
+    runs = json.load(open(os.path.join(run_dir, "summary.json")))["runs"]
+    for name, row in rows.items():
+        xs = [r["final_x"] for r in runs if r["optimizer"] == name]
+        assert [r["seed"] for r in runs if r["optimizer"] == name] == [2, 3, 4]
+        assert len({r["final_average_regret"] for r in runs if r["optimizer"] == name}) == 3  # different draws
+        assert float(row["final_x"]) == pytest.approx(sum(xs) / 3, abs=1e-12)
+        assert float(row["final_x_p10"]) <= float(row["final_x"]) <= float(row["final_x_p90"])
+        assert float(row["average_regret_p10"]) <= float(row["average_regret"]) <= float(row["average_regret_p90"])
+        assert row["seeds"] == "3" and 0 <= int(row["converged_seeds"]) <= 3
+    x, _ = plain_loop("adam", 2000, "stochastic", seed=3)
+    assert abs([r["final_x"] for r in runs if r["optimizer"] == "adam"][1] - x) < 1e-5
+    assert os.path.isdir(os.path.join(run_dir, "Stochastic_sgd_seed4", "epoch-0"))
+    assert "p10..p90" in out
+
+
+def test_engine_choice_is_recorded_per_optimizer(capsys, tmp_path):
+    status, _, err = invoke(capsys, "--optimizers", "sgd,torch.optim:ASGD", "--steps", "300", "--out",
+                            str(tmp_path / "auto"))
+    assert status == 0, err
+    rows, _ = leaderboard(only_run_dir(tmp_path / "auto"))
+    assert (rows["sgd"]["engine"], rows["torch.optim:ASGD"]["engine"]) == ("fused", "torchbearer")
+    status, _, err = invoke(capsys, "--optimizers", "sgd", "--engine", "torchbearer", "--steps", "300",
+                            "--out", str(tmp_path / "torchbearer"))
+    assert status == 0, err
+    rows, _ = leaderboard(only_run_dir(tmp_path / "torchbearer"))
+    assert rows["sgd"]["engine"] == "torchbearer"
+    assert abs(float(rows["sgd"]["final_x"]) - plain_loop("sgd", 300)[0]) < 1e-6
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--seeds", "3"], "--seeds"),  # online is deterministic
+    (["--optimizers", "adam,torch.optim:ASGD", "--engine", "fused"], "--engine"),  # ASGD has no kernel
+    (["--optimizers", "adam,nope"], "--optimizers"),
+    (["--problem", "mnist"], "--problem"),
+    (["--betas", "0.9,1.5"], "--betas"),
+])
+def test_bad_input_exits_2_with_one_line_naming_the_flag(capsys, tmp_path, argv, flag):
+    status, _, err = invoke(capsys, *argv, "--steps", "10", "--out", str(tmp_path / "out"))
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and flag in err
+    assert not os.path.exists(tmp_path / "out")
