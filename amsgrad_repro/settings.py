@@ -29,7 +29,7 @@ def non_negative_int(text):
 
 
 def positive_float(text):
-    return _checked(text, float, lambda v: 0 < v < float("inf"), "a positive finite number")
+    return _checked(text, float, lambda v: 0 < v < float("inf"), "a positive number")
 
 
 def beta(text):
