@@ -61,7 +61,7 @@ def figure2(train, path, title, test=None, window=SMOOTH_WINDOW):
     for ax in axes:
         ax.set_xlabel("iteration $t$")
         ax.grid(alpha=0.3)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title, fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

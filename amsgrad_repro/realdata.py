@@ -376,8 +376,7 @@ def draw(run_dir, command, settings, split, results):
         test = {r.label: ([e["iteration"] for e in r.epochs], [e.get("val_loss", math.nan) for e in r.epochs])
                 for r in best}
     grid_text = f"lr {','.join(f'{a:g}' for a in settings.lr)}, beta2 {','.join(f'{b:g}' for b in settings.beta2)}"
-    title = f"{command} on {split.name}\nbest per optimizer of {grid_text}"
-    title += f"; batch {settings.batch_size}, seed {settings.seed}"
+    title = f"{command} on {split.name}\nbest per optimizer of {grid_text}\nbatch {settings.batch_size}, seed {settings.seed}"
     return figure2({r.label: r.losses for r in best}, os.path.join(run_dir, FIGURE), title, test=test)
 
 
