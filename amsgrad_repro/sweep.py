@@ -5,13 +5,7 @@ the end of each run is kept (x_{T+1} and R_T/T). It maps where Adam fails on a f
 problem after the betas (Theorems 2 and 3, any β1 < √β2), while for a fixed problem a β2 close enough to 1 makes
 Adam converge (Zhang et al., NeurIPS 2022).
 
-Grid syntax (``--beta1``, ``--beta2``, ``--lr``; values are sorted and rounded to 12 significant digits):
-
-- ``0,0.5,0.9``: a comma list;
-- ``lin:START:STOP:NUM``: NUM evenly spaced values from START to STOP;
-- ``log:START:STOP:NUM``: NUM log-spaced values (START, STOP > 0), e.g. ``--lr log:1e-3:1e-1:3``;
-- ``1-log:START:STOP:NUM``: 1 − (NUM log-spaced values from START to STOP), for betas close to 1, e.g.
-  ``1-log:1e-1:1e-4:4`` is 0.9, 0.99, 0.999, 0.9999.
+Grids (``--beta1``, ``--beta2``, ``--lr``) are comma lists or ``lin:``, ``log:`` and ``1-log:`` ranges (see ``grids``).
 
 Outputs, in a fresh ``<out>/sweep-<problem>-<optimizer>-<stamp>/``: ``sweep.csv`` (one row per run),
 ``sweep_summary.csv`` (with ``--seeds`` > 1: mean, std and 10-90 % over seeds per cell), ``heatmap_x.png`` (mean
@@ -21,7 +15,6 @@ final x over β1 × β2, one panel per lr, with the line β1 = √β2), ``heatma
 
 import csv
 import json
-import math
 import os
 import sys
 import time
@@ -30,73 +23,9 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from . import experiment, optimizers, runs
+from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid
+from .heatmaps import TEXT_CELLS, heatmap
 from .settings import RunSettings, choice, non_negative_int, positive_int, setting
-
-GRID_SYNTAX = "a comma list, lin:START:STOP:NUM, log:START:STOP:NUM or 1-log:START:STOP:NUM"
-TEXT_CELLS = 12  # the value is written in each cell when both axes have at most this many values
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The values of one swept hyperparameter and how they were spaced: list, lin, log (of the value) or 1-log."""
-
-    text: str
-    values: tuple
-    spacing: str
-
-    def __str__(self):
-        return self.text
-
-
-def parse_grid(text, valid, expected):
-    """A ``Grid`` from ``text`` (syntax in the module doc); every value must pass ``valid``.
-
-    Raises:
-        ValueError: naming the bad part and what would be accepted.
-    """
-    kind, sep, rest = text.partition(":")
-    if sep:
-        if kind not in ("lin", "log", "1-log"):
-            raise ValueError(f"expected {GRID_SYNTAX}, got {text!r}")
-        parts = rest.split(":")
-        try:
-            if len(parts) != 3:
-                raise ValueError
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-        except ValueError:
-            raise ValueError(f"expected {kind}:START:STOP:NUM with numbers START, STOP and an integer NUM, "
-                             f"got {text!r}") from None
-        if num < 1:
-            raise ValueError(f"expected NUM >= 1 in {text!r}")
-        if kind == "lin":
-            values = np.linspace(start, stop, num)
-        else:
-            if not (start > 0 and stop > 0 and math.isfinite(start) and math.isfinite(stop)):
-                raise ValueError(f"expected START, STOP > 0 in {text!r} (they are log-spaced)")
-            values = np.logspace(math.log10(start), math.log10(stop), num)
-            if kind == "1-log":
-                values = 1.0 - values
-    else:
-        kind = "list"
-        try:
-            values = [float(item) for item in text.split(",")]
-        except ValueError:
-            raise ValueError(f"expected {GRID_SYNTAX}, got {text!r}") from None
-    values = sorted(float(f"{v:.12g}") for v in values)
-    for v in values:
-        if not valid(v):
-            raise ValueError(f"expected {expected}, got {v:g} from {text!r}")
-    if len(set(values)) != len(values):
-        raise ValueError(f"expected distinct values, got {text!r}")
-    return Grid(text, tuple(values), kind if len(values) > 1 else "list")
-
-
-def beta_grid(text):
-    return parse_grid(text, lambda v: 0.0 <= v < 1.0, "betas in [0, 1)")
-
-
-def lr_grid(text):
-    return parse_grid(text, lambda v: 0.0 < v < math.inf, "learning rates > 0")
 
 
 def kernel_optimizer(text):
@@ -292,126 +221,3 @@ def register(commands):
     )
     cli.add_settings(sub, SweepSettings)
     sub.set_defaults(handler=run_sweep, settings_cls=SweepSettings)
-
-
-class Axis:
-    """How one grid is laid out on a heatmap axis: categorical (list), linear (lin), log of β (log) or log of 1 − β.
-
-    ``coord`` maps values to axis coordinates, ``value`` maps coordinates back; ``edges`` are the cell borders.
-    """
-
-    def __init__(self, grid):
-        self.values = np.asarray(grid.values)
-        self.spacing = grid.spacing
-        n = len(self.values)
-        # Categorical positions 0..n-1, extended by half a cell at each end along the end segments' spacing.
-        ends = (self.values[1] - self.values[0], self.values[-1] - self.values[-2]) if n > 1 else (0.1, 0.1)
-        self._positions = np.concatenate([[-0.5], np.arange(n, dtype=float), [n - 0.5]])
-        self._anchors = np.concatenate([[self.values[0] - ends[0] / 2], self.values, [self.values[-1] + ends[1] / 2]])
-        self.index = np.arange(n, dtype=float)
-        centres = self.coord(self.values)
-        if self.spacing == "list":
-            self.edges = np.arange(n + 1) - 0.5
-        else:
-            u = np.log10(centres) if self.log else centres
-            mid = (u[:-1] + u[1:]) / 2
-            u_edges = np.concatenate([[2 * u[0] - mid[0]], mid, [2 * u[-1] - mid[-1]]])
-            self.edges = 10.0 ** u_edges if self.log else u_edges
-
-    @property
-    def log(self):
-        return self.spacing in ("log", "1-log")
-
-    def coord(self, v):
-        v = np.asarray(v, dtype=float)
-        if self.spacing == "list":
-            return np.interp(v, self._anchors, self._positions, left=np.nan, right=np.nan)
-        return 1.0 - v if self.spacing == "1-log" else v
-
-    def value(self, c):
-        c = np.asarray(c, dtype=float)
-        if self.spacing == "list":
-            return np.interp(c, self._positions, self._anchors, left=np.nan, right=np.nan)
-        return 1.0 - c if self.spacing == "1-log" else c
-
-    def samples(self, n=400):
-        """Coordinates spread evenly on screen across the axis, for drawing a curve."""
-        lo, hi = self.edges[0], self.edges[-1]
-        spread = np.logspace(np.log10(lo), np.log10(hi), n) if self.log else np.linspace(lo, hi, n)
-        return np.unique(np.concatenate([spread, self.coord(self.values)]))  # the centres too: beta2 = 0 exactly
-
-    def setup(self, ax, which, symbol):
-        """Scale, limits (β increasing rightwards/upwards), ticks and label of the x or y axis."""
-        set_scale, set_lim = getattr(ax, f"set_{which}scale"), getattr(ax, f"set_{which}lim")
-        set_ticks, set_label = getattr(ax, f"set_{which}ticks"), getattr(ax, f"set_{which}label")
-        if self.log:
-            set_scale("log")
-        lo, hi = min(self.edges[0], self.edges[-1]), max(self.edges[0], self.edges[-1])
-        set_lim((hi, lo) if self.spacing == "1-log" else (lo, hi))
-        if self.spacing == "list":
-            step = max(1, math.ceil(len(self.values) / 16))
-            set_ticks(self.index[::step], [f"{v:.6g}" for v in self.values[::step]])
-            set_label(symbol)
-        elif self.spacing == "1-log":
-            set_label(f"$1 - {symbol.strip('$')}$  (log scale; ${symbol.strip('$')} \\to 1$ rightwards)"
-                      if which == "x" else f"$1 - {symbol.strip('$')}$ (log scale)")
-        else:
-            set_label(symbol + (" (log scale)" if self.log else ""))
-
-
-def heatmap(path, values, beta1, beta2, lrs, title, label, kind, limits=(-1.0, 1.0)):
-    """One panel per lr of ``values`` (L, |β1|, |β2|) over β2 (x) × β1 (y), with the line β1 = √β2.
-
-    ``kind="iterate"``: diverging colormap fixed to ``limits`` (the feasible set); ``kind="regret"``: sequential,
-    logarithmic when the values are positive and span more than a factor 10, else linear over their range. Values
-    are written in the cells when both axes have at most ``TEXT_CELLS`` values.
-    """
-    from matplotlib import colors as mcolors
-
-    from .plots import plt
-
-    ax1, ax2 = Axis(beta1), Axis(beta2)
-    n1, n2 = len(ax1.values), len(ax2.values)
-    if kind == "iterate":
-        cmap, norm, fmt = plt.get_cmap("RdBu_r"), mcolors.Normalize(*limits), "{:+.2f}"
-    else:
-        finite = values[np.isfinite(values)]
-        lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-        cmap, fmt = plt.get_cmap("viridis"), "{:.3g}"
-        norm = mcolors.LogNorm(lo, hi) if lo > 0 and hi > 10 * lo else mcolors.Normalize(lo, max(hi, lo + 1e-12))
-    text = n1 <= TEXT_CELLS and n2 <= TEXT_CELLS
-    width = max(3.6, min(7.0, 0.5 * n2 + 1.6)) if text else 4.6
-    height = max(3.2, min(6.5, 0.38 * n1 + 1.6)) if text else 4.0
-    fig, axes = plt.subplots(1, len(lrs), figsize=(width * len(lrs) + 1.3, height + 0.7), squeeze=False,
-                             constrained_layout=True)
-    for ax, lr, grid in zip(axes[0], lrs, values):
-        mesh = ax.pcolormesh(ax2.edges, ax1.edges, grid, cmap=cmap, norm=norm, shading="flat")
-        if text:
-            for i, c1 in enumerate(ax1.coord(ax1.values)):
-                for j, c2 in enumerate(ax2.coord(ax2.values)):
-                    v = grid[i, j]
-                    shade = norm(v) if np.isfinite(v) else 0.5
-                    dark = (shade < 0.2 or shade > 0.8) if kind == "iterate" else shade < 0.45
-                    ax.text(c2, c1, fmt.format(v).replace("-", "\N{MINUS SIGN}"), ha="center", va="center",
-                            fontsize=7.5, color="white" if dark else "black")
-        # Reddi et al. assume beta1 < sqrt(beta2) in Theorems 2-3 (Adam fails) and 4 (AMSGrad converges); the curve
-        # is drawn where it lies inside the grid.
-        b2 = ax2.value(ax2.samples())
-        b1 = np.sqrt(np.where(b2 >= 0, b2, np.nan))  # an edge half a cell beyond beta2 = 0 maps below 0
-        line = r"$\beta_1 = \sqrt{\beta_2}$"
-        if np.nanmin(b1) > ax1.value(ax1.edges[-1]):
-            line += r": above the grid (all cells have $\beta_1 < \sqrt{\beta_2}$)"
-        elif np.nanmax(b1) < ax1.value(ax1.edges[0]):
-            line += r": below the grid (all cells have $\beta_1 > \sqrt{\beta_2}$)"
-        ax.plot(ax2.coord(b2), ax1.coord(b1), color="black", lw=1.6, ls="--", label=line)
-        ax2.setup(ax, "x", r"$\beta_2$")
-        ax1.setup(ax, "y", r"$\beta_1$")
-        ax.set_title(f"lr = {lr:g}", fontsize=10)
-        ax.tick_params(labelsize=8)
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", fontsize=9, frameon=False)
-    bar = fig.colorbar(mesh, ax=axes[0].tolist(), shrink=0.9, pad=0.02)
-    bar.set_label(label)
-    fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path

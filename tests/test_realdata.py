@@ -12,7 +12,7 @@ import torchbearer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from test_datasets import idx_bytes, write_cifar, write_mnist
 
-from amsgrad_repro import cli, datasets, optimizers, realdata
+from amsgrad_repro import cli, datasets, optimizers, realdata, realdata_report, training
 from amsgrad_repro.figure2 import centred_mean
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -96,7 +96,8 @@ def test_same_seed_gives_identical_losses_and_another_seed_does_not(tmp_path):
 
     def losses(seed, name):
         settings = _settings(seed=seed)
-        return realdata.train("mlp", settings, split, adam, 1e-2, 0.99, str(tmp_path / name)).losses
+        mlp = realdata.EXPERIMENTS["mlp"]
+        return training.train(mlp, settings, split, adam, 1e-2, 0.99, str(tmp_path / name)).losses
 
     first, again, other = losses(0, "a"), losses(0, "b"), losses(1, "c")
     assert len(first) == 12 and first == again
@@ -120,17 +121,17 @@ def test_grid_gives_beta2_values_only_to_optimizers_that_read_beta2():
     settings = _settings(lr=(0.1, 0.01), beta2=(0.99, 0.999))
     assert realdata.grid(optimizers.get("adam"), settings) == [(0.1, 0.99), (0.1, 0.999), (0.01, 0.99), (0.01, 0.999)]
     assert realdata.grid(optimizers.get("sgd"), settings) == [(0.1, None), (0.01, None)]
-    assert realdata.run_label(optimizers.get("sgd"), 0.1, None) == "sgd_lr0.1"
-    assert realdata.run_label(optimizers.get("adam"), 0.0010000001, 0.999) == "adam_lr0.0010000001_beta2-0.999"
+    assert training.run_label(optimizers.get("sgd"), 0.1, None) == "sgd_lr0.1"
+    assert training.run_label(optimizers.get("adam"), 0.0010000001, 0.999) == "adam_lr0.0010000001_beta2-0.999"
 
 
 def test_best_runs_takes_lowest_final_loss_and_ranks_nan_last():
     def result(optimizer, lr, loss):
-        return realdata.RunResult(optimizer, lr, 0.99, "", epochs=[{"loss": loss}])
+        return training.RunResult(optimizer, lr, 0.99, "", epochs=[{"loss": loss}])
 
     runs = [result("adam", 1.0, float("nan")), result("adam", 0.1, 0.5), result("adam", 0.01, 0.2),
             result("sgd", 0.1, float("nan"))]
-    best = realdata.best_runs(runs)
+    best = realdata_report.best_runs(runs)
     assert (best["adam"].lr, best["sgd"].lr) == (0.01, 0.1)
 
 
@@ -177,8 +178,8 @@ def test_cifarnet_dropout_is_seeded_per_run_and_leaves_the_global_generator_alon
     split = datasets.load_cifar10(tmp_path / "cifar")
     settings = realdata.CifarnetSettings(epochs=1, batch_size=4, device="cpu", seed=3)
     before = torch.get_rng_state()
-    first, again = (realdata.train("cifarnet", settings, split, optimizers.get("adam"), 1e-3, 0.99,
-                                   str(tmp_path / name)).losses for name in ("a", "b"))
+    first, again = (training.train(realdata.EXPERIMENTS["cifarnet"], settings, split, optimizers.get("adam"), 1e-3,
+                                   0.99, str(tmp_path / name)).losses for name in ("a", "b"))
     assert len(first) == 3 and first == again
     assert torch.equal(torch.get_rng_state(), before)
 
@@ -242,14 +243,14 @@ def test_device_cuda_without_cuda_exits_2(main, tmp_path, capsys):
 
 
 def test_ctrl_c_keeps_finished_epochs_and_exits_130(main, tmp_path, monkeypatch, capsys):
-    step = realdata.Recorder.on_step_training
+    step = training.Recorder.on_step_training
 
     def interrupt_in_epoch_3(self, state):
         step(self, state)
         if state[torchbearer.EPOCH] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(realdata.Recorder, "on_step_training", interrupt_in_epoch_3)
+    monkeypatch.setattr(training.Recorder, "on_step_training", interrupt_in_epoch_3)
     logdir = tmp_path / "logs"
     assert main(["logreg", "--dataset", "digits", "--epochs", "3", "--logdir", str(logdir)]) == 130
     summary = summary_of(logdir)
@@ -261,8 +262,8 @@ def test_ctrl_c_keeps_finished_epochs_and_exits_130(main, tmp_path, monkeypatch,
 
 
 def test_recorder_keeps_each_minibatch_loss_and_epoch_metrics():
-    result = realdata.RunResult("adam", 0.1, 0.99, "")
-    recorder = realdata.Recorder(result)
+    result = training.RunResult("adam", 0.1, 0.99, "")
+    recorder = training.Recorder(result)
     state = {torchbearer.EPOCH: 1, torchbearer.TRAIN_STEPS: 2}
     for loss in (2.5, 1.5):
         recorder.on_step_training({torchbearer.LOSS: torch.tensor(loss, requires_grad=True)})
@@ -275,7 +276,7 @@ def test_recorder_keeps_each_minibatch_loss_and_epoch_metrics():
 
 def test_iteration_counts_across_epochs_from_one():
     state = {torchbearer.EPOCH: 2, torchbearer.TRAIN_STEPS: 12, torchbearer.BATCH: 0}
-    assert realdata.IterationTensorBoard.iteration(state) == 25
+    assert training.IterationTensorBoard.iteration(state) == 25
 
 
 def test_centred_mean_keeps_lines_and_narrows_at_both_ends():

@@ -1,4 +1,4 @@
-"""The sweep command: grid syntax, outputs, agreement of grid cells with a plain torch.optim loop, bad input.
+"""The sweep command: outputs, heatmap axes, agreement of grid cells with a plain torch.optim loop, bad input.
 
 Tolerances as in test_engines: 1e-5 on x (torch's vectorised float32 sqrt is within one ulp, numba's is exact) and
 1e-4 on R_T/T (it sums x_t errors times |a_t| <= 1010).
@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from amsgrad_repro import cli, experiment, optimizers, sweep
+from amsgrad_repro.grids import beta_grid
+from amsgrad_repro.heatmaps import Axis
 from amsgrad_repro.optimizers import Hyper
 from conftest import torch_loop
 
@@ -45,15 +47,6 @@ def read_csv(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     return rows, list(rows[0])
-
-
-def test_grid_syntax_gives_the_documented_values():
-    assert sweep.beta_grid("1-log:1e-1:1e-4:4") == sweep.Grid("1-log:1e-1:1e-4:4", (0.9, 0.99, 0.999, 0.9999), "1-log")
-    assert sweep.beta_grid("1-log:1:1e-2:3").values == (0.0, 0.9, 0.99)
-    assert sweep.beta_grid("lin:0:0.9:4") == sweep.Grid("lin:0:0.9:4", (0.0, 0.3, 0.6, 0.9), "lin")
-    assert sweep.lr_grid("log:1e-3:1e-1:3").values == (0.001, 0.01, 0.1)
-    assert sweep.beta_grid("0.9,0,0.5") == sweep.Grid("0.9,0,0.5", (0.0, 0.5, 0.9), "list")
-    assert sweep.beta_grid("lin:0.5:0.5:1").spacing == "list"  # one value: nothing to space
 
 
 @pytest.mark.parametrize("argv, flag", [
@@ -137,9 +130,9 @@ def test_stochastic_sweep_runs_every_seed_and_summarises_them(capsys, tmp_path):
 
 
 def test_heatmap_axes_place_cells_and_the_theory_line():
-    listed = sweep.Axis(sweep.beta_grid("0,0.5,0.9"))
+    listed = Axis(beta_grid("0,0.5,0.9"))
     assert listed.coord([0.5, 0.7, 1.1]) == pytest.approx([1.0, 1.5, 2.5])  # half a cell past the last value
     assert np.isnan(listed.coord(1.2))
-    log = sweep.Axis(sweep.beta_grid("1-log:1e-1:1e-3:3"))
+    log = Axis(beta_grid("1-log:1e-1:1e-3:3"))
     assert log.coord([0.99]) == pytest.approx([0.01])
     assert log.edges == pytest.approx([10 ** -0.5, 10 ** -1.5, 10 ** -2.5, 10 ** -3.5])
