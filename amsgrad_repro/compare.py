@@ -8,6 +8,7 @@ the leaderboard records which. Outputs go to a fresh ``<out>/compare-<problem>-<
   after the last update; ``converged`` is ``runs.converged``, the verdict on ``tail_x`` (mean x_t over the last
   10 %), and with several seeds it holds only when every seed converged;
 - ``figure.png``: R_t/t and x_t per optimizer (``plots.figure1``), with a 10-90 % band over seeds;
+- ``leaderboard.png``: the leaderboard as bars of tail x and R_T/T (``plots.leaderboard_chart``);
 - TensorBoard runs ``<Model>_<optimizer>[_seed<k>]/epoch-0`` with the shared tags of ``runs.TAGS``, so TensorBoard
   overlays every optimizer in one chart;
 - ``summary.json``: ``runs.write_summary``'s record plus the leaderboard.
@@ -178,11 +179,13 @@ def run_compare(command, settings):
     # Worst first, so the best-ranked curves are drawn on top of the wide oscillations of SGD-like optimizers.
     drawing_order = [tr for row in reversed(rows) for tr in trajectories if tr.optimizer == row["optimizer"]]
     plots.figure1(reference, drawing_order, os.path.join(run_dir, "figure.png"), title)
+    plots.leaderboard_chart(reference, rows, os.path.join(run_dir, "leaderboard.png"), title)
     print(format_leaderboard(reference, rows, settings.seeds))
     if interrupted:
-        print(f"interrupted: partial leaderboard.csv, summary.json and figure.png are in {run_dir}", file=sys.stderr)
+        print(f"interrupted: partial leaderboard.csv/png, summary.json and figure.png are in {run_dir}",
+              file=sys.stderr)
         return 130
-    print(f"wrote {run_dir}/leaderboard.csv, summary.json and figure.png; "
+    print(f"wrote {run_dir}/leaderboard.csv, leaderboard.png, summary.json and figure.png; "
           f"view with: tensorboard --logdir {settings.out}")
     return 0
 
@@ -195,7 +198,7 @@ def register(commands):
         "compare",
         help="run a zoo of optimizers on one problem and rank them by average regret",
         description="Run each optimizer (and seed) on one problem, each on the fused engine when it has a kernel, "
-        "else on torchbearer; write leaderboard.csv, figure.png, summary.json and overlaid TensorBoard runs into "
+        "else on torchbearer; write leaderboard.csv and .png, figure.png, summary.json and overlaid TensorBoard runs into "
         "a fresh compare-<problem>-<time> directory under --out, and print the leaderboard.",
     )
     cli.add_settings(sub, CompareSettings)

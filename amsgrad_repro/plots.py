@@ -30,10 +30,17 @@ def _band(ax, curves, color, name):
 
 
 def figure1(problem, trajectories, path, title):
-    """Paper-style Figure 1: R_t/t (left) and x_t (right) against t, one line per optimizer."""
-    fig, (ax_r, ax_x) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for k, (name, group) in enumerate(_group(trajectories).items()):
+    """Paper-style Figure 1: R_t/t (left) and x_t (right) against t, one line per optimizer.
+
+    Up to 10 optimizers share matplotlib's default colours and a legend inside the x_t panel; more get tab20's
+    colours and a legend below both panels.
+    """
+    groups = _group(trajectories)
+    many = len(groups) > 10
+    fig, (ax_r, ax_x) = plt.subplots(1, 2, figsize=(10, 4.6 + 0.12 * len(groups) if many else 3.8),
+                                     constrained_layout=True)
+    colors = plt.get_cmap("tab20").colors if many else plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (name, group) in enumerate(groups.items()):
         arrays = [as_arrays(tr) for tr in group]
         color = colors[k % len(colors)]
         _band(ax_r, [(a[0], a[2]) for a in arrays], color, name)
@@ -46,7 +53,33 @@ def figure1(problem, trajectories, path, title):
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 4))
-    ax_x.legend(fontsize=8, loc="best")
+    if many:
+        fig.legend(*ax_x.get_legend_handles_labels(), loc="outside lower center", ncol=5, fontsize=8)
+    else:
+        ax_x.legend(fontsize=8, loc="best")
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def leaderboard_chart(problem, rows, path, title):
+    """Bars per optimizer, in leaderboard order: the mean of the last 10 % of x_t, and R_T/T (log scale)."""
+    names = [row["optimizer"] + f" [{row['engine']}]" for row in rows]
+    y = np.arange(len(rows))[::-1]
+    colors = ["#2166ac" if row["converged"] else "#b2182b" for row in rows]
+    fig, (ax_x, ax_r) = plt.subplots(1, 2, figsize=(10, 1.2 + 0.32 * len(rows)), sharey=True,
+                                     constrained_layout=True)
+    ax_x.barh(y, [row["tail_x"] for row in rows], color=colors)
+    ax_x.axvline(problem.optimum, color="0.3", ls="--", lw=0.8)
+    ax_x.set_xlim(problem.domain)
+    ax_x.set_xlabel("mean $x_t$ over the last 10 % (blue: reached $x^*$)")
+    ax_r.barh(y, [max(row["average_regret"], 1e-6) for row in rows], color=colors)
+    ax_r.set_xscale("log")
+    ax_r.set_xlabel("average regret $R_T/T$ (log scale)")
+    ax_x.set_yticks(y, names, fontsize=8)
+    for ax in (ax_x, ax_r):
+        ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
