@@ -1,5 +1,7 @@
 """Shared references for the tests: a plain torch.optim loop, with no framework, on a problem from the package."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -28,6 +30,24 @@ def torch_loop(problem, optimizer, steps, schedule="constant"):
         with torch.no_grad():
             problem.x.clamp_(*problem.domain)
     return xs, regret
+
+
+def run_main(capsys, *argv):
+    """``cli.main(argv)`` in-process: (exit status, stdout, stderr), parser errors included."""
+    from amsgrad_repro import cli
+
+    try:
+        status = cli.main(list(argv))
+    except SystemExit as stop:
+        status = stop.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def only_run_dir(parent):
+    """The one run directory an invocation created under ``parent``."""
+    (name,) = os.listdir(parent)
+    return os.path.join(parent, name)
 
 
 @pytest.fixture

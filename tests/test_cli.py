@@ -10,12 +10,8 @@ import time
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from amsgrad_repro import cli
-
-
-def only_run_dir(logdir):
-    (name,) = os.listdir(logdir)
-    return os.path.join(logdir, name)
+from amsgrad_repro import cli, runs
+from conftest import only_run_dir
 
 
 def scalars(directory, tag):
@@ -51,12 +47,12 @@ def test_engines_log_the_same_curves(run_cli, tmp_path):
     assert max(abs(a[1] - b[1]) for a, b in zip(*curves)) < 1e-5
 
 
-def test_a_rerun_never_writes_into_an_earlier_run(run_cli, tmp_path):
+def test_a_rerun_never_writes_into_an_earlier_run(run_cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(runs.time, "strftime", lambda fmt: "20260101-000000")  # both runs in the same second
     for _ in range(2):
         assert run_cli("online", "--steps", "500", "--optimizers", "adam")[0] == 0
-    runs = sorted(os.listdir(tmp_path / "logs"))
-    assert len(runs) == 2 and runs[1].startswith(runs[0])
-    for run in runs:
+    assert sorted(os.listdir(tmp_path / "logs")) == ["online-20260101-000000", "online-20260101-000000-2"]
+    for run in os.listdir(tmp_path / "logs"):
         assert len(os.listdir(tmp_path / "logs" / run / "Online_adam" / "epoch-0")) == 1
 
 

@@ -7,34 +7,16 @@ the same torch ops as the plain loop, so it agrees to float32 rounding.
 import csv
 import json
 import os
-import sys
 
 import pytest
 
 from amsgrad_repro import cli, compare, experiment, optimizers
 from amsgrad_repro.optimizers import Hyper
-from conftest import torch_loop
+from conftest import only_run_dir, run_main, torch_loop
 
 
 def invoke(capsys, *argv):
-    """The compare command through a parser of its own, as ``cli.main`` runs it: (exit status, stdout, stderr)."""
-    parser = cli.Parser(prog="amsgrad-repro")
-    compare.register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    try:
-        args = parser.parse_args(["compare", *argv])
-        status = args.handler(args.command, cli.settings_from(args, args.settings_cls))
-    except SystemExit as stop:
-        status = stop.code
-    except cli.UsageError as error:
-        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
-        status = 2
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def only_run_dir(out):
-    (name,) = os.listdir(out)
-    return os.path.join(out, name)
+    return run_main(capsys, "compare", *argv)
 
 
 def leaderboard(run_dir):

@@ -6,7 +6,6 @@ Tolerances as in test_engines: 1e-5 on x (torch's vectorised float32 sqrt is wit
 
 import csv
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from amsgrad_repro import cli, experiment, optimizers, sweep
 from amsgrad_repro.grids import beta_grid
 from amsgrad_repro.heatmaps import Axis
 from amsgrad_repro.optimizers import Hyper
-from conftest import torch_loop
+from conftest import only_run_dir, run_main, torch_loop
 
 
 # Optimizers without a fused kernel: a class path never has one, nor (for now) the first such registry entry.
@@ -23,24 +22,7 @@ NO_KERNEL = [spec.name for spec in optimizers.SPECS if spec.kernel is None][:1] 
 
 
 def invoke(capsys, *argv):
-    """The sweep command through a parser of its own, as ``cli.main`` runs it: (exit status, stdout, stderr)."""
-    parser = cli.Parser(prog="amsgrad-repro")
-    sweep.register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    try:
-        args = parser.parse_args(["sweep", *argv])
-        status = args.handler(args.command, cli.settings_from(args, args.settings_cls))
-    except SystemExit as stop:
-        status = stop.code
-    except cli.UsageError as error:
-        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
-        status = 2
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def only_run_dir(out):
-    (name,) = os.listdir(out)
-    return os.path.join(out, name)
+    return run_main(capsys, "sweep", *argv)
 
 
 def read_csv(path):
