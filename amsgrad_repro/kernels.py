@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 f32 = np.float32
+ADAM_STEP_LIMIT = 2.0**24  # torch.optim.Adam counts steps in a float32 tensor: from here on step + 1 == step
 
 
 @njit(inline="always")
@@ -57,7 +58,7 @@ def adam(x, g, lr, t, hp, s32, s64, amsgrad):
     m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
     v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
     s32[0], s32[1] = m, v
-    bc1, bc2 = _bias_corrections(float(t), b1, b2, s64)
+    bc1, bc2 = _bias_corrections(min(float(t), ADAM_STEP_LIMIT), b1, b2, s64)
     step_size = lr / bc1
     if amsgrad:
         s32[2] = max(s32[2], v)

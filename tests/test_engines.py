@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from amsgrad_repro import experiment, fused, kernels, optimizers, trial
 from amsgrad_repro.optimizers import Hyper
@@ -114,3 +115,35 @@ def test_numba_compile_cache_is_reused_by_a_second_process():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     hits, misses = map(int, out.split())
     assert (hits, misses) == (1, 0)
+
+
+def test_adam_kernel_keeps_torchs_float32_step_counter_past_2_to_24():
+    """torch.optim.Adam's step is a float32 tensor, so past 2^24 it stops growing; with β2 = 1 − 1e-7 the bias
+    correction 1 − β2^step then differs visibly from one computed with the true t."""
+    beta2, steps, start = 1 - 1e-7, 2000, 2**24 - 1
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.Adam([param], lr=1e-3, betas=(0.9, beta2))
+    param.grad = torch.ones(1)
+    optimizer.step()
+    state = optimizer.state[param]
+    state["step"].fill_(start)
+    state["exp_avg"].fill_(0.5)
+    state["exp_avg_sq"].fill_(0.25)
+    with torch.no_grad():
+        param.fill_(0.0)
+    want = []
+    for _ in range(steps):
+        param.grad = torch.full((1,), -10.0)
+        optimizer.step()
+        want.append(param.item())
+    assert state["step"].item() == 2**24
+
+    kind, hp = fused.hyperparameters(optimizers.get("adam"), Hyper(lr=1e-3, beta1=0.9, beta2=beta2))
+    s32 = np.zeros((1, 16), np.float32)
+    s32[0, :2] = 0.5, 0.25
+    x, log_x, log_r = np.zeros(1, np.float32), np.empty((1, steps), np.float32), np.empty((1, steps))
+    kernels.advance(kind, np.full((1, steps), -10.0, np.float32), np.zeros(1, np.int64), hp[None], s32,
+                    np.zeros((1, 8)), x, np.zeros((1, 2)), start + 1, False, np.array([-1e9, 1e9], np.float32), -1.0,
+                    1, log_x, log_r)
+    got = np.append(log_x[0, 1:], x[0])  # log_x holds x_t before each update; torch's list holds x_{t+1}
+    assert np.max(np.abs(got - np.array(want, np.float32))) < 1e-6
