@@ -141,6 +141,7 @@ def run_problem(command, settings):
     except runs.RunInterrupted as stop:
         trajectories.append(stop.partial)
         interrupted = True
+    runs.write_seed_bands(run_dir, reference, trajectories)
     runs.write_summary(run_dir, settings, engine, reference, trajectories, interrupted)
     title = f"{command}: lr={settings.lr:g} ({settings.schedule}), betas={settings.betas}, engine={engine}"
     plots.figure1(reference, trajectories, os.path.join(run_dir, "figure.png"), title)

@@ -7,7 +7,8 @@ the leaderboard records which. Outputs go to a fresh ``<out>/compare-<problem>-<
   value columns are means over the seeds and ``SPREAD_COLUMNS`` are added). ``final_x`` is x_{T+1}, the iterate
   after the last update; ``converged`` is ``runs.converged``, the verdict on ``tail_x`` (mean x_t over the last
   10 %), and with several seeds it holds only when every seed converged;
-- ``figure.png``: R_t/t and x_t per optimizer (``plots.figure1``), with a 10-90 % band over seeds;
+- ``figure.png``: R_t/t and x_t per optimizer (``plots.figure1``), with a 10-90 % band over seeds, and the same
+  band as TensorBoard runs ``<Model>_<optimizer>_{mean,p10,p90}`` (``runs.write_seed_bands``);
 - ``leaderboard.png``: the leaderboard as bars of tail x and R_T/T (``plots.leaderboard_chart``);
 - TensorBoard runs ``<Model>_<optimizer>[_seed<k>]/epoch-0`` with the shared tags of ``runs.TAGS``, so TensorBoard
   overlays every optimizer in one chart;
@@ -167,6 +168,7 @@ def run_compare(command, settings):
     except runs.RunInterrupted as stop:
         trajectories.append(stop.partial)
         interrupted = True
+    runs.write_seed_bands(run_dir, reference, trajectories)
     rows = leaderboard(reference, trajectories, engines, settings.seeds)
     write_leaderboard(os.path.join(run_dir, "leaderboard.csv"), rows, settings.seeds)
     summary = runs.write_summary(run_dir, settings, engines, reference, trajectories, interrupted)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -56,11 +57,20 @@ def test_a_rerun_never_writes_into_an_earlier_run(run_cli, tmp_path, monkeypatch
         assert len(os.listdir(tmp_path / "logs" / run / "Online_adam" / "epoch-0")) == 1
 
 
-def test_multi_seed_stochastic_runs_one_tensorboard_run_per_seed(run_cli, tmp_path):
-    assert run_cli("stochastic", "--steps", "1000", "--seeds", "3", "--optimizers", "adam")[0] == 0
+def test_multi_seed_stochastic_runs_one_tensorboard_run_per_seed_and_a_band(run_cli, tmp_path):
+    assert run_cli("stochastic", "--steps", "1000", "--seeds", "3", "--optimizers", "adam", "--log-every", "100")[0] == 0
     run_dir = only_run_dir(tmp_path / "logs")
     assert sorted(d for d in os.listdir(run_dir) if d.startswith("Stochastic")) == [
+        "Stochastic_adam_mean", "Stochastic_adam_p10", "Stochastic_adam_p90",
         "Stochastic_adam_seed0", "Stochastic_adam_seed1", "Stochastic_adam_seed2"]
+    seeds = np.array([[v for _, v in scalars(os.path.join(run_dir, f"Stochastic_adam_seed{k}", "epoch-0"), "batch/x")]
+                      for k in range(3)])
+    band = {stat: scalars(os.path.join(run_dir, f"Stochastic_adam_{stat}", "epoch-0"), "batch/x")
+            for stat in ("mean", "p10", "p90")}
+    assert [s for s, _ in band["mean"]] == list(range(100, 1001, 100))
+    np.testing.assert_allclose([v for _, v in band["mean"]], seeds.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose([v for _, v in band["p10"]], np.percentile(seeds, 10, axis=0), rtol=1e-6)
+    np.testing.assert_allclose([v for _, v in band["p90"]], np.percentile(seeds, 90, axis=0), rtol=1e-6)
 
 
 BAD = [
