@@ -25,9 +25,10 @@ class Unsupported(ValueError):
     """The optimizer has no fused kernel, or uses an option its kernel does not implement."""
 
 
+READ = object()  # in a kernel's assumed values: the kernel reads this key, so any value is fine
 _COMMON = {"weight_decay": 0, "maximize": False}
 _KERNEL_GROUPS = {
-    # kernel: (param-group values the kernel assumes, hp row (lr, a, b, eps, extra) read from the group)
+    # kernel: (param-group values the kernel assumes, hp row (lr, a, b, eps, extra...) read from the group)
     "adam": ({"amsgrad": False, "decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
     "amsgrad": ({"amsgrad": True, "decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
     "sgd": ({"momentum": 0, "dampening": 0, "nesterov": False}, lambda g: (g["lr"], 0.0, 0.0, 0.0, 0.0)),
@@ -38,6 +39,15 @@ _KERNEL_GROUPS = {
     "amsgrad_paper": ({}, lambda g: (g["lr"], *g["betas"], 0.0, 1.0)),
     "adamnc": ({}, lambda g: (g["lr"], g["beta1"], 0.0, 0.0, 1.0)),
     "adamx": ({}, lambda g: (g["lr"], *g["betas"], 0.0, g["beta1_decay"])),
+    "adamw": ({"amsgrad": False, "decoupled_weight_decay": True, "weight_decay": READ},
+              lambda g: (g["lr"], *g["betas"], g["eps"], g["weight_decay"])),
+    "adamax": ({}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
+    "adabelief": ({"rectify": False, "ams_bound": False, "adam_debias": False, "adanorm": False},
+                  lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
+    "adabound": ({"ams_bound": False, "adam_debias": False},
+                 lambda g: (g["lr"], *g["betas"], g["eps"], g["final_lr"], g["gamma"])),
+    "amsbound": ({"ams_bound": True, "adam_debias": False},
+                 lambda g: (g["lr"], *g["betas"], g["eps"], g["final_lr"], g["gamma"])),
     "yogi": ({"adam_debias": False},
              lambda g: (g["lr"], *g["betas"], g["eps"], g["initial_accumulator"])),
 }
@@ -55,7 +65,7 @@ def hyperparameters(spec, hyper):
     group = spec.build([torch.zeros(1, requires_grad=True)], hyper).param_groups[0]
     assumed, read = _KERNEL_GROUPS[spec.kernel]
     for key, value in {**_COMMON, **assumed}.items():
-        if key in group and group[key] != value:
+        if value is not READ and key in group and group[key] != value:
             raise Unsupported(f"the fused {spec.kernel} kernel needs {key}={value!r}, got {group[key]!r}")
     return kernels.KINDS.index(spec.kernel), np.array(read(group), dtype=np.float64)
 

@@ -52,9 +52,12 @@ def _bias_corrections(t, b1, b2, s64):
 def adam(x, g, lr, t, hp, s32, s64, amsgrad):
     """torch.optim.Adam (``amsgrad=False``) and Adam(amsgrad=True): max of the raw v, then bias corrections and ε.
 
-    hp = (lr, β1, β2, ε); s32 = (m, v, v_max).
+    hp = (lr, β1, β2, ε, weight decay); s32 = (m, v, v_max). A non-zero hp[4] is torch.optim.AdamW's decoupled
+    weight decay, param.mul_(1 − lr·weight_decay) before the update.
     """
     b1, b2, eps = hp[1], hp[2], hp[3]
+    if hp[4] != 0.0:
+        x = x * f32(1.0 - lr * hp[4])
     m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
     v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
     s32[0], s32[1] = m, v
@@ -139,14 +142,65 @@ def yogi(x, g, lr, t, hp, s32, s64):
     return x + (f32(-(lr / bc1)) * m) / denom
 
 
+@njit(inline="always")
+def adamax(x, g, lr, t, hp, s32, s64):
+    """torch.optim.Adamax: u = max(β2·u, |g| + ε), x −= lr/(1 − β1^t)·m/u. hp = (lr, β1, β2, ε); s32 = (m, u)."""
+    m = fma32(f32(1.0 - hp[1]), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
+    u = max(s32[1] * f32(hp[2]), abs(g) + f32(hp[3]))  # torch.maximum(exp_inf.mul_(β2), grad.abs().add_(ε))
+    s32[0], s32[1] = m, u
+    bc1, _ = _bias_corrections(min(float(t), ADAM_STEP_LIMIT), hp[1], 0.0, s64)
+    return x + (f32(-(lr / bc1)) * m) / u  # param.addcdiv_(exp_avg, exp_inf, value=−clr)
+
+
+@njit(inline="always")
+def adabelief(x, g, lr, t, hp, s32, s64):
+    """pytorch_optimizer.AdaBelief (per-parameter path; rectify, ams_bound, adanorm and weight decay off).
+
+    s_t = β2·s + (1 − β2)·(g − m_t)² + ε, x −= lr/(1 − β1^t)·m/(√s/√(1 − β2^t) + ε). hp = (lr, β1, β2, ε);
+    s32 = (m, s).
+    """
+    b1, b2 = hp[1], hp[2]
+    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
+    residual = g - m
+    belief = fma32(f32(1.0 - b2) * residual, residual, s32[1] * f32(b2)) + f32(hp[3])
+    s32[0], s32[1] = m, belief
+    bc1, bc2 = _bias_corrections(float(t), b1, b2, s64)  # group['step'] is a Python int: no float32 stall
+    denom = np.sqrt(belief) / f32(math.sqrt(bc2)) + f32(hp[3])
+    return x + (f32(-(lr / bc1)) * m) / denom
+
+
+@njit(inline="always")
+def adabound(x, g, lr, t, hp, s32, s64, ams_bound):
+    """pytorch_optimizer.AdaBound, and AdaBound(ams_bound=True) = AMSBound (per-parameter path, weight decay off).
+
+    The step lr·√(1 − β2^t)/(1 − β1^t)/(√v + ε) is clipped to [lower, upper], with final = final_lr·lr/base_lr,
+    lower = final·(1 − 1/(γt + 1)) and upper = final·(1 + 1/(γt)). hp = (base lr, β1, β2, ε, final_lr, γ);
+    s32 = (m, v, v_max).
+    """
+    b1, b2 = hp[1], hp[2]
+    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
+    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+    s32[0], s32[1] = m, v
+    if ams_bound:
+        v = max(s32[2], v)
+        s32[2] = v
+    bc1, bc2 = _bias_corrections(float(t), b1, b2, s64)  # group['step'] is a Python int: no float32 stall
+    step_size = lr * math.sqrt(bc2) / bc1
+    final_lr = hp[4] * lr / hp[0]
+    lower = final_lr * (1.0 - 1.0 / (hp[5] * t + 1.0))
+    upper = final_lr * (1.0 + 1.0 / (hp[5] * t))
+    denom = np.sqrt(v + f32(1e-15)) + f32(hp[3])  # apply_ams_bound: (v + 1e-15).sqrt_().add_(eps)
+    return x - min(max(f32(step_size) / denom, f32(lower)), f32(upper)) * m
+
+
 KINDS = ("adam", "amsgrad", "sgd", "sgd_momentum", "adagrad", "rmsprop", "adam_paper", "amsgrad_paper", "adamnc",
-         "adamx", "yogi")
+         "adamx", "yogi", "adamw", "adamax", "adabelief", "adabound", "amsbound")
 """Kernel names; a registry entry's ``kernel`` is one of these, and its index is the driver's ``kind``."""
 
 
 @njit(inline="always")
 def _update(kind, x, g, lr, t, hp, s32, s64):
-    if kind == 0:
+    if kind == 0 or kind == 11:
         return adam(x, g, lr, t, hp, s32, s64, False)
     if kind == 1:
         return adam(x, g, lr, t, hp, s32, s64, True)
@@ -158,7 +212,13 @@ def _update(kind, x, g, lr, t, hp, s32, s64):
         return rmsprop(x, g, lr, hp, s32)
     if kind <= 9:
         return paper(x, g, lr, t, hp, s32, kind - 6)
-    return yogi(x, g, lr, t, hp, s32, s64)
+    if kind == 10:
+        return yogi(x, g, lr, t, hp, s32, s64)
+    if kind == 12:
+        return adamax(x, g, lr, t, hp, s32, s64)
+    if kind == 13:
+        return adabelief(x, g, lr, t, hp, s32, s64)
+    return adabound(x, g, lr, t, hp, s32, s64, kind == 15)
 
 
 @njit(parallel=True, cache=True)
@@ -169,7 +229,7 @@ def advance(kind, coefficients, rows, hp, s32, s64, x, sums, t0, sqrt_schedule, 
         kind: index into ``KINDS`` (one optimizer per call; runs differ in ``hp`` and coefficient row).
         coefficients: (K, n) float32, a_t for each of K problems (seeds).
         rows: (R,) int64, the coefficient row of each run.
-        hp: (R, 5) float64 hyperparameters (lr, a, b, ε, extra); s32: (R, >=3) float32 and s64: (R, >=1) float64
+        hp: (R, W) float64 hyperparameters (lr, a, b, ε, extra...); s32: (R, >=3) float32 and s64: (R, >=1) float64
             optimizer state.
         x: (R,) float32 iterates x_t0, updated in place to x_{t0+n}.
         sums: (R, 2) float64 running Σ f_k(x_k) and Σ a_k, updated in place.

@@ -135,22 +135,27 @@ SPECS = [
         "adamx",
     ),
     # torch.optim's other Adam relatives, with their own defaults apart from lr and betas.
-    OptimizerSpec("adamax", _torch_betas("Adamax"), "torch.optim.Adamax", LR_BETAS),
+    OptimizerSpec("adamax", _torch_betas("Adamax"), "torch.optim.Adamax", LR_BETAS, "adamax"),
     OptimizerSpec("nadam", _torch_betas("NAdam"), "torch.optim.NAdam (momentum_decay 4e-3)", LR_BETAS),
     OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS),
-    OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS),
+    OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS, "adamw"),
     # pytorch-optimizer's fixes for Adam, with their own defaults apart from lr and betas.
     OptimizerSpec("yogi", _pytorch_optimizer("Yogi"), "pytorch_optimizer.Yogi", LR_BETAS, "yogi"),
     OptimizerSpec(
-        "adabound", _pytorch_optimizer("AdaBound"), "pytorch_optimizer.AdaBound (final_lr 0.1, gamma 1e-3)", LR_BETAS
+        "adabound",
+        _pytorch_optimizer("AdaBound"),
+        "pytorch_optimizer.AdaBound (final_lr 0.1, gamma 1e-3)",
+        LR_BETAS,
+        "adabound",
     ),
     OptimizerSpec(
         "amsbound",
         _pytorch_optimizer("AdaBound", ams_bound=True),
         "pytorch_optimizer.AdaBound(ams_bound=True): AMSBound",
         LR_BETAS,
+        "amsbound",
     ),
-    OptimizerSpec("adabelief", _pytorch_optimizer("AdaBelief"), "pytorch_optimizer.AdaBelief", LR_BETAS),
+    OptimizerSpec("adabelief", _pytorch_optimizer("AdaBelief"), "pytorch_optimizer.AdaBelief", LR_BETAS, "adabelief"),
     OptimizerSpec(
         "adopt",
         _pytorch_optimizer("ADOPT"),
