@@ -64,25 +64,6 @@ class CompareSettings:
         )
 
 
-def engine_for(spec, hyper, choice_):
-    """``fused`` or ``torchbearer`` for one optimizer under ``--engine choice_``.
-
-    Raises:
-        cli.UsageError: ``--engine fused`` and the optimizer has no kernel for its options.
-    """
-    from . import cli, fused
-
-    if choice_ == "torchbearer":
-        return "torchbearer"
-    try:
-        fused.hyperparameters(spec, hyper)
-    except fused.Unsupported as error:
-        if choice_ == "fused":
-            raise cli.UsageError(f"argument --engine: {error}") from None
-        return "torchbearer"
-    return "fused"
-
-
 def leaderboard(problem, trajectories, engines, seeds):
     """One dict per optimizer (values averaged over its seeds), sorted by average regret, NaN last."""
     groups = {}
@@ -145,16 +126,12 @@ def run_compare(command, settings):
     from . import cli, fused, plots, trial
 
     name = settings.problem
-    reference = experiment.make_problem(name, settings.seed)
-    if settings.seeds > 1 and not isinstance(reference, experiment.Stochastic):
-        raise cli.UsageError(f"argument --seeds: the {name} problem is deterministic, so more seeds repeat one run")
+    reference = cli.problem_for(name, settings.seed, settings.seeds)
     hyper = optimizers.Hyper(lr=settings.lr, beta1=settings.betas[0], beta2=settings.betas[1])
+    cli.check_optimizers(settings.optimizers, hyper)
     specs = [optimizers.get(n) for n in settings.optimizers]
-    engines = {spec.name: engine_for(spec, hyper, settings.engine) for spec in specs}
-    try:
-        run_dir = runs.new_run_dir(settings.out, f"compare-{name}")
-    except OSError as error:
-        raise cli.UsageError(f"argument --out: cannot create a run directory in {settings.out!r}: {error}") from None
+    engines = {spec.name: cli.engine_for(spec, hyper, settings.engine) for spec in specs}
+    run_dir = cli.make_run_dir(settings.out, f"compare-{name}", "--out")
     run_settings = settings.run_settings()
     print(f"run directory: {run_dir}")
     trajectories, interrupted = [], False

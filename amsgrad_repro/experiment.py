@@ -132,17 +132,19 @@ PRESETS = {
     "online": (Online, {"scale": 10.0, "C": 101.0, "period": 101}),
     "theorem1": (Online, {"scale": 1.0, "C": 3.0, "period": 3}),
     "stochastic": (Stochastic, {"scale": 10.0, "C": 101.0, "p": 0.01}),
-    "theorem3": (Stochastic, {"scale": 1.0, "C": 101.0, "p": 1.1 / 102.0}),
+    "theorem3": (Stochastic, {"scale": 1.0, "C": 101.0, "p": lambda C: 1.1 / (C + 1.0)}),
 }
 """Named problems. ``online`` and ``stochastic`` are Figure 1's; ``theorem1`` is Theorem 1's f_t = C·x when
 t mod 3 = 1, else −x (C > 2); ``theorem3`` is the shape of Theorem 3's proof, C·x with probability
-p = (1 + δ)/(C + 1), else −x, here with δ = 0.1 (E[a_t] = δ > 0, so x* = −1)."""
+p = (1 + δ)/(C + 1), else −x, here with δ = 0.1 (E[a_t] = δ > 0, so x* = −1); a preset value that is a function
+is computed from the final C."""
 
 
 def make_problem(name, seed=0, **overrides):
     """A fresh problem from a preset, with ``overrides`` (scale, C, period or p) replacing its values."""
     cls, params = PRESETS[name]
     params = {**params, **overrides}
+    params = {key: value(params["C"]) if callable(value) else value for key, value in params.items()}
     if cls is Stochastic:
         params["seed"] = seed
     return cls(**params)

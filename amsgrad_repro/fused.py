@@ -54,10 +54,6 @@ _KERNEL_GROUPS = {
 _INITIAL_ACCUMULATOR = {"adagrad": (0,), "yogi": (0, 1)}  # s32 columns that start at hp[4] instead of 0
 
 
-def has_kernel(spec):
-    return spec.kernel is not None
-
-
 def hyperparameters(spec, hyper):
     """(kind, hp row) for ``spec`` built with ``hyper``, read from the torch optimizer's param group."""
     if spec.kernel is None:

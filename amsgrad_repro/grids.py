@@ -29,6 +29,9 @@ class Grid:
         return self.text
 
 
+MAX_POINTS = 10_000  # per range; a grid's cells are the product of its ranges
+
+
 def parse_grid(text, valid, expected):
     """A ``Grid`` from ``text`` (syntax in the module doc); every value must pass ``valid``.
 
@@ -47,8 +50,8 @@ def parse_grid(text, valid, expected):
         except ValueError:
             raise ValueError(f"expected {kind}:START:STOP:NUM with numbers START, STOP and an integer NUM, "
                              f"got {text!r}") from None
-        if num < 1:
-            raise ValueError(f"expected NUM >= 1 in {text!r}")
+        if not 1 <= num <= MAX_POINTS:
+            raise ValueError(f"expected 1 <= NUM <= {MAX_POINTS} in {text!r}")
         if kind == "lin":
             values = np.linspace(start, stop, num)
         else:

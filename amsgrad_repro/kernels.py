@@ -229,7 +229,7 @@ def advance(kind, coefficients, rows, hp, s32, s64, x, sums, t0, sqrt_schedule, 
         kind: index into ``KINDS`` (one optimizer per call; runs differ in ``hp`` and coefficient row).
         coefficients: (K, n) float32, a_t for each of K problems (seeds).
         rows: (R,) int64, the coefficient row of each run.
-        hp: (R, W) float64 hyperparameters (lr, a, b, ε, extra...); s32: (R, >=3) float32 and s64: (R, >=1) float64
+        hp: (R, W) float64 hyperparameters (lr, a, b, ε, extra...); s32: (R, >=3) float32 and s64: (R, >=2) float64
             optimizer state.
         x: (R,) float32 iterates x_t0, updated in place to x_{t0+n}.
         sums: (R, 2) float64 running Σ f_k(x_k) and Σ a_k, updated in place.

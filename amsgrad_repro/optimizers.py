@@ -77,15 +77,16 @@ def _pytorch_optimizer(cls_name, **fixed):
     return build
 
 
+
 LR_BETAS = ("lr", "beta1", "beta2")
 
 SPECS = [
-    OptimizerSpec("adam", _torch_betas("Adam"), "torch.optim.Adam", ("lr", "beta1", "beta2"), "adam"),
+    OptimizerSpec("adam", _torch_betas("Adam"), "torch.optim.Adam", LR_BETAS, "adam"),
     OptimizerSpec(
         "amsgrad",
         _torch_betas("Adam", amsgrad=True),
         "torch.optim.Adam(amsgrad=True): max of the raw v, then both bias corrections and eps",
-        ("lr", "beta1", "beta2"),
+        LR_BETAS,
         "amsgrad",
     ),
     OptimizerSpec("sgd", _torch("SGD"), "torch.optim.SGD, no momentum", ("lr",), "sgd"),

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from . import datasets, optimizers, runs
+from . import datasets, optimizers
 from .realdata_report import FIGURE, draw, format_table, write_summary
 from .settings import beta, choice, non_negative_int, optimizer_list, positive_float, positive_int, setting
 from .training import Interrupted, train
@@ -133,17 +133,16 @@ def load(settings):
 
 def run_command(command, settings):
     """Runs the grid for every optimizer, then writes summary.json, figure2.png and the table; returns the status."""
-    from .cli import UsageError
+    from .cli import check_optimizers, make_run_dir
 
     check(command, settings)
     experiment = EXPERIMENTS[command]
     device = resolve_device(settings.device)
     split = load(settings)
-    specs = [optimizers.get(name) for name in dict.fromkeys(settings.optimizers)]  # a repeat would share a TB run
-    try:
-        run_dir = runs.new_run_dir(settings.logdir, command)
-    except OSError as error:
-        raise UsageError(f"argument --logdir: cannot create a run directory in {settings.logdir!r}: {error.strerror}")
+    specs = [optimizers.get(name) for name in settings.optimizers]
+    check_optimizers(settings.optimizers, optimizers.Hyper(lr=settings.lr[0], beta1=settings.beta1,
+                                                           beta2=settings.beta2[0]))
+    run_dir = make_run_dir(settings.logdir, command, "--logdir")
     print(f"run directory: {run_dir} ({command} on {split.name}, {len(split.train[1])} training examples, {device})")
     results, interrupted = [], False
     try:

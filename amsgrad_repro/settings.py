@@ -28,8 +28,15 @@ def non_negative_int(text):
     return _checked(text, int, lambda v: v >= 0, "an integer >= 0")
 
 
+FLOAT32_MAX = 3.4028234663852886e38  # values reach float32 kernels and tensors
+
+
 def positive_float(text):
-    return _checked(text, float, lambda v: 0 < v < float("inf"), "a positive number")
+    return _checked(text, float, lambda v: 0 < v < FLOAT32_MAX, "a positive number")
+
+
+def probability(text):
+    return _checked(text, float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
 
 
 def beta(text):
@@ -49,6 +56,8 @@ def optimizer_list(text):
         raise ValueError("expected a comma-separated list of optimizer names")
     for name in names:
         optimizers.get(name)
+        if names.count(name) > 1:
+            raise ValueError(f"optimizer {name!r} is listed twice (each optimizer gets one TensorBoard run)")
     return names
 
 
@@ -108,7 +117,7 @@ class RunSettings:
     scale: float = setting(None, positive_float, "override the preset's s (both coefficients are multiplied by s)")
     C: float = setting(None, positive_float, "override the preset's C (rare coefficient s*C)", flag="--C")
     period: int = setting(None, positive_int, "override the preset's period P (online family only)")
-    p: float = setting(None, positive_float, "override the preset's probability p (stochastic family only)", flag="--p")
+    p: float = setting(None, probability, "override the preset's probability p (stochastic family only)", flag="--p")
 
     @property
     def every(self):

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from . import experiment, optimizers, runs
+from . import experiment, optimizers
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid
 from .heatmaps import TEXT_CELLS, heatmap
 from .settings import RunSettings, choice, non_negative_int, positive_int, setting
@@ -66,10 +66,7 @@ def check(settings):
     for name in ("beta1", "beta2"):
         if name not in spec.uses and len(getattr(settings, name).values) > 1:
             raise cli.UsageError(f"argument --{name}: {spec.name} does not read {name}, so its grid must be one value")
-    reference = experiment.make_problem(settings.problem, settings.seed)
-    if settings.seeds > 1 and not isinstance(reference, experiment.Stochastic):
-        raise cli.UsageError(f"argument --seeds: the {settings.problem} problem is deterministic, "
-                             "so more seeds repeat one run")
+    reference = cli.problem_for(settings.problem, settings.seed, settings.seeds)
     try:
         fused.hyperparameters(spec, optimizers.Hyper(settings.lr.values[0], settings.beta1.values[0],
                                                      settings.beta2.values[0]))
@@ -147,10 +144,7 @@ def run_sweep(command, settings):
 
     spec, reference = check(settings)
     name = f"sweep-{settings.problem}-{spec.name.replace(':', '.')}"
-    try:
-        run_dir = runs.new_run_dir(settings.out, name)
-    except OSError as error:
-        raise cli.UsageError(f"argument --out: cannot create a run directory in {settings.out!r}: {error}") from None
+    run_dir = cli.make_run_dir(settings.out, name, "--out")
     n_runs = len(settings.beta1.values) * len(settings.beta2.values) * settings.seeds
     print(f"run directory: {run_dir}")
     results, timings, interrupted = [], [], False

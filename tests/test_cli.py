@@ -12,7 +12,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from amsgrad_repro import cli, runs
-from conftest import only_run_dir
+from conftest import only_run_dir, run_main
 
 
 def scalars(directory, tag):
@@ -87,7 +87,17 @@ BAD = [
     (["online", "--schedule", "cosine"], "--schedule"),
     (["online", "--engine", "jax"], "--engine"),
     (["online", "--seeds", "3"], "--seeds"),
-    (["online", "--p", "0.5"], "p"),
+    (["online", "--p", "0.5"], "--p"),
+    (["stochastic", "--p", "2"], "--p"),
+    (["stochastic", "--period", "3"], "--period"),
+    (["online", "--scale", "1e30", "--C", "1e30"], "--scale"),
+    (["online", "--optimizers", "adam,adam"], "--optimizers"),
+    (["online", "--optimizers", "torch.optim:Optimizer"], "--optimizers"),
+    (["compare", "--optimizers", "torch.optim:Optimizer"], "--optimizers"),
+    (["compare", "--problem", "online", "--seeds", "2"], "--seeds"),
+    (["sweep", "--beta1", "lin:0:0.5:100000000"], "--beta1"),
+    (["logreg", "--dataset", "digits", "--optimizers", "torch.optim:Optimizer"], "--optimizers"),
+    (["logreg", "--dataset", "digits", "--lr", "1e308"], "--lr"),
     (["online", "--opt-args", "foo=1"], "--opt-args"),
     (["online", "--opt-args", "eps=-1"], "--opt-args"),
     (["online", "--opt-args", "novalue"], "--opt-args"),
@@ -97,17 +107,19 @@ BAD = [
 
 
 @pytest.mark.parametrize("argv, named", BAD)
-def test_bad_input_exits_2_with_one_line_naming_it(run_cli, argv, named):
-    with pytest.raises(SystemExit) as stop:
-        run_cli(*argv)
-        raise SystemExit(2)  # errors found after parsing return 2 instead of raising
-    assert stop.value.code == 2
+def test_bad_input_exits_2_with_one_line_naming_it(capsys, tmp_path, argv, named):
+    flag = "--out" if argv[0] in ("compare", "sweep") else "--logdir"
+    status, _, err = run_main(capsys, *argv, flag, str(tmp_path / "logs"))
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and named in lines[0], err
+    assert not os.path.exists(tmp_path / "logs") or not os.listdir(tmp_path / "logs")  # no run directory was made
 
 
 @pytest.mark.parametrize("argv, named", BAD + [(["online", "--engine", "fused", "--opt-args", "weight_decay=0.1"],
                                                 "--engine")])
 def test_bad_input_as_a_process_has_no_traceback(tmp_path, argv, named):
-    result = subprocess.run([sys.executable, "-m", "amsgrad_repro", *argv, "--logdir", str(tmp_path)],
+    flag = "--out" if argv[0] in ("compare", "sweep") else "--logdir"
+    result = subprocess.run([sys.executable, "-m", "amsgrad_repro", *argv, flag, str(tmp_path)],
                             capture_output=True, text=True)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from amsgrad_repro import cli, compare, experiment, optimizers
+from amsgrad_repro import compare, experiment, optimizers
 from amsgrad_repro.optimizers import Hyper
 from conftest import only_run_dir, run_main, torch_loop
 

@@ -31,6 +31,9 @@ def test_optimum_is_the_minimiser_of_the_average_loss():
     assert Online(C=50.0).optimum == 1.0  # 50 < P - 1 = 100: the average coefficient is negative
     assert Stochastic().mean_coefficient == pytest.approx(0.2)
     assert experiment.make_problem("theorem3").mean_coefficient == pytest.approx(0.1)
+    theorem3 = experiment.make_problem("theorem3", C=50.0)  # p = (1 + δ)/(C + 1) follows C, so E[a_t] stays δ
+    assert theorem3.p == pytest.approx(1.1 / 51) and theorem3.mean_coefficient == pytest.approx(0.1)
+    assert experiment.make_problem("theorem3", C=50.0, p=0.5).p == 0.5
 
 
 def test_stochastic_draws_are_seeded_and_independent_of_block_sizes():

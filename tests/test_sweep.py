@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from amsgrad_repro import cli, experiment, optimizers, sweep
+from amsgrad_repro import experiment, optimizers
 from amsgrad_repro.grids import beta_grid
 from amsgrad_repro.heatmaps import Axis
 from amsgrad_repro.optimizers import Hyper
