@@ -49,14 +49,14 @@ def _bias_corrections(t, b1, b2, s64):
 
 
 @njit(inline="always")
-def adam(x, g, lr, t, hp, s32, s64, amsgrad):
+def adam(x, g, lr, t, hp, s32, s64, amsgrad, decoupled):
     """torch.optim.Adam (``amsgrad=False``) and Adam(amsgrad=True): max of the raw v, then bias corrections and ε.
 
-    hp = (lr, β1, β2, ε, weight decay); s32 = (m, v, v_max). A non-zero hp[4] is torch.optim.AdamW's decoupled
-    weight decay, param.mul_(1 − lr·weight_decay) before the update.
+    hp = (lr, β1, β2, ε, weight decay); s32 = (m, v, v_max). With ``decoupled`` (torch.optim.AdamW), the decay
+    hp[4] is applied first as param.mul_(1 − lr·weight_decay).
     """
     b1, b2, eps = hp[1], hp[2], hp[3]
-    if hp[4] != 0.0:
+    if decoupled:
         x = x * f32(1.0 - lr * hp[4])
     m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
     v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
@@ -201,9 +201,9 @@ KINDS = ("adam", "amsgrad", "sgd", "sgd_momentum", "adagrad", "rmsprop", "adam_p
 @njit(inline="always")
 def _update(kind, x, g, lr, t, hp, s32, s64):
     if kind == 0 or kind == 11:
-        return adam(x, g, lr, t, hp, s32, s64, False)
+        return adam(x, g, lr, t, hp, s32, s64, False, kind == 11)
     if kind == 1:
-        return adam(x, g, lr, t, hp, s32, s64, True)
+        return adam(x, g, lr, t, hp, s32, s64, True, False)
     if kind == 2 or kind == 3:
         return sgd(x, g, lr, hp, s32, s64)
     if kind == 4:
