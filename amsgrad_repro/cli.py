@@ -156,29 +156,40 @@ def make_run_dir(parent, name, flag):
                          f"{error.strerror or error}") from None
 
 
+def train_all(command, specs, engines, settings, run_dir, overrides=None):
+    """Runs every optimizer for every seed ``settings.seed`` .. ``settings.seed + settings.seeds − 1`` on a fresh
+    ``command`` problem, each on its engine (``engines[name]``, fused or torchbearer).
+
+    Returns:
+        (trajectories, interrupted): on Ctrl-C, the runs finished so far plus the partial one, and True.
+    """
+    from . import fused, trial
+
+    trajectories = []
+    try:
+        for spec in specs:
+            runner = fused.run if engines[spec.name] == "fused" else trial.run
+            for seed in range(settings.seed, settings.seed + settings.seeds):
+                problem = experiment.make_problem(command, seed, **(overrides or {}))
+                run_label = runs.label(spec.name, seed, settings.seeds)
+                trajectories.append(runner(problem, spec, settings.hyper(), settings, run_dir, run_label, seed))
+    except runs.RunInterrupted as stop:
+        return trajectories + [stop.partial], True
+    return trajectories, False
+
+
 def run_problem(command, settings):
     """Runs every optimizer (and seed) on one problem; returns the exit status."""
-    from . import fused, plots, trial
+    from . import plots
 
     engine = choose_engine(settings)
-    runner = fused.run if engine == "fused" else trial.run
     overrides = settings.problem_overrides()
     reference = problem_for(command, settings.seed, settings.seeds, overrides)
     run_dir = make_run_dir(settings.logdir, command, "--logdir")
-    hyper = settings.hyper()
-    seeds = range(settings.seed, settings.seed + settings.seeds)
-    trajectories, interrupted = [], False
     print(f"run directory: {run_dir} (engine: {engine})")
-    try:
-        for name in settings.optimizers:
-            spec = optimizers.get(name)
-            for seed in seeds:
-                problem = experiment.make_problem(command, seed, **overrides)
-                run_label = runs.label(spec.name, seed, settings.seeds)
-                trajectories.append(runner(problem, spec, hyper, settings, run_dir, run_label, seed))
-    except runs.RunInterrupted as stop:
-        trajectories.append(stop.partial)
-        interrupted = True
+    specs = [optimizers.get(name) for name in settings.optimizers]
+    trajectories, interrupted = train_all(command, specs, dict.fromkeys(settings.optimizers, engine), settings,
+                                          run_dir, overrides)
     runs.write_seed_bands(run_dir, reference, trajectories)
     runs.write_summary(run_dir, settings, engine, reference, trajectories, interrupted)
     title = f"{command}: lr={settings.lr:g} ({settings.schedule}), betas={settings.betas}, engine={engine}"

@@ -123,7 +123,7 @@ def format_leaderboard(problem, rows, seeds):
 
 def run_compare(command, settings):
     """Runs every optimizer (and seed) on ``--problem``; writes the leaderboard, figure and summary; exit status."""
-    from . import cli, fused, plots, trial
+    from . import cli, plots
 
     name = settings.problem
     reference = cli.problem_for(name, settings.seed, settings.seeds)
@@ -132,19 +132,8 @@ def run_compare(command, settings):
     specs = [optimizers.get(n) for n in settings.optimizers]
     engines = {spec.name: cli.engine_for(spec, hyper, settings.engine) for spec in specs}
     run_dir = cli.make_run_dir(settings.out, f"compare-{name}", "--out")
-    run_settings = settings.run_settings()
     print(f"run directory: {run_dir}")
-    trajectories, interrupted = [], False
-    try:
-        for spec in specs:
-            runner = fused.run if engines[spec.name] == "fused" else trial.run
-            for seed in range(settings.seed, settings.seed + settings.seeds):
-                problem = experiment.make_problem(name, seed)
-                run_label = runs.label(spec.name, seed, settings.seeds)
-                trajectories.append(runner(problem, spec, hyper, run_settings, run_dir, run_label, seed))
-    except runs.RunInterrupted as stop:
-        trajectories.append(stop.partial)
-        interrupted = True
+    trajectories, interrupted = cli.train_all(name, specs, engines, settings.run_settings(), run_dir)
     runs.write_seed_bands(run_dir, reference, trajectories)
     rows = leaderboard(reference, trajectories, engines, settings.seeds)
     write_leaderboard(os.path.join(run_dir, "leaderboard.csv"), rows, settings.seeds)
