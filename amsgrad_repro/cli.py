@@ -54,6 +54,15 @@ def settings_from(args, cls):
     return cls(**{f.name: getattr(args, f.name) for _, f in flags(cls)})
 
 
+def optimizer_epilog():
+    """The registry as help text: each name, whether it has a fused kernel, and the class it builds."""
+    lines = ["optimizers (registry name, engine under --engine auto, class):"]
+    for spec in optimizers.SPECS:
+        lines.append(f"  {spec.name:<14} {'fused' if spec.kernel else 'torchbearer':<12} {spec.description}")
+    lines.append("  module:Class   torchbearer  any torch.optim.Optimizer subclass by import path")
+    return "\n".join(lines)
+
+
 def build_parser():
     parser = Parser(
         prog="amsgrad-repro",
@@ -61,11 +70,14 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (cls, params) in experiment.PRESETS.items():
+        shown = ", ".join(f"{key}={value.__doc__ if callable(value) else value:}" for key, value in params.items())
         sub = commands.add_parser(
             name,
-            help=f"train each optimizer on the {name} problem ({cls.__name__}, {params})",
-            description=f"Train each optimizer on the {name} problem; write TensorBoard runs, summary.json and "
-            "figure.png into a fresh run directory under --logdir.",
+            help=f"train each optimizer on the {name} problem ({cls.__name__}: {shown})",
+            description=f"Train each optimizer on the {name} problem ({cls.__name__}: {shown}); write TensorBoard "
+            "runs, summary.json and figure.png into a fresh run directory under --logdir.",
+            epilog=optimizer_epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_settings(sub, RunSettings)
         sub.set_defaults(handler=run_problem, settings_cls=RunSettings)

@@ -15,6 +15,7 @@ the leaderboard records which. Outputs go to a fresh ``<out>/compare-<problem>-<
 - ``summary.json``: ``runs.write_summary``'s record plus the leaderboard.
 """
 
+import argparse
 import csv
 import json
 import os
@@ -168,6 +169,8 @@ def register(commands):
         description="Run each optimizer (and seed) on one problem, each on the fused engine when it has a kernel, "
         "else on torchbearer; write leaderboard.csv and .png, figure.png, summary.json and overlaid TensorBoard runs into "
         "a fresh compare-<problem>-<time> directory under --out, and print the leaderboard.",
+        epilog=cli.optimizer_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cli.add_settings(sub, CompareSettings)
     sub.set_defaults(handler=run_compare, settings_cls=CompareSettings)

@@ -128,11 +128,16 @@ class Stochastic(LinearProblem):
         return np.where(self._uniforms(n) < self.p, big, small).astype(np.float32)
 
 
+def theorem3_p(C):
+    """(1 + 0.1)/(C + 1)"""
+    return 1.1 / (C + 1.0)
+
+
 PRESETS = {
     "online": (Online, {"scale": 10.0, "C": 101.0, "period": 101}),
     "theorem1": (Online, {"scale": 1.0, "C": 3.0, "period": 3}),
     "stochastic": (Stochastic, {"scale": 10.0, "C": 101.0, "p": 0.01}),
-    "theorem3": (Stochastic, {"scale": 1.0, "C": 101.0, "p": lambda C: 1.1 / (C + 1.0)}),
+    "theorem3": (Stochastic, {"scale": 1.0, "C": 101.0, "p": theorem3_p}),
 }
 """Named problems. ``online`` and ``stochastic`` are Figure 1's; ``theorem1`` is Theorem 1's f_t = C·x when
 t mod 3 = 1, else −x (C > 2); ``theorem3`` is the shape of Theorem 3's proof, C·x with probability
