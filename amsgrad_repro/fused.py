@@ -15,7 +15,7 @@ import torch
 from tensorboardX import SummaryWriter
 
 from . import kernels
-from .runs import TAGS, RunInterrupted, Trajectory, tb_dir
+from .runs import TAGS, CtrlC, RunInterrupted, Trajectory, tb_dir
 from .trial import report
 
 CHUNK = 1 << 17  # steps per kernel call
@@ -114,7 +114,7 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
     """The fused counterpart of ``trial.run``: same arguments, same ``Trajectory``, same TensorBoard layout and tags.
 
     Raises:
-        RunInterrupted: on Ctrl-C between chunks, after the writer was flushed and closed.
+        RunInterrupted: on Ctrl-C, at the end of the current chunk, after the writer was closed.
     """
     kind, hp = hyperparameters(spec, hyper)
     batch = Batch(kind, hp[None, :], [problem], [0], problem.domain, problem.optimum, settings.schedule,
@@ -124,8 +124,10 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
     live = sys.stderr.isatty()
     next_report = settings.steps // 10  # progress about every 10 % on runs of 20 chunks (2.6M steps) or more
     start = time.perf_counter()
-    try:
+    with CtrlC() as ctrl_c:
         for _, n in chunks(settings.steps):
+            if ctrl_c.requested:
+                break
             logged, log_x, log_r = batch.step(n)
             for t, x, r in zip(logged.tolist(), log_x[0].tolist(), log_r[0].tolist()):
                 writer.add_scalar(TAGS["x"], x, t)
@@ -134,12 +136,10 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
             if progress and settings.steps >= 20 * CHUNK and batch.t >= next_report:
                 report(sys.stderr, f"{spec.name} [fused]", batch.t, settings.steps, live)
                 next_report += settings.steps // 10
-    except KeyboardInterrupt:
-        _finish(trajectory, batch, start, interrupted=True)
-        writer.close()
-        raise RunInterrupted(trajectory) from None
-    _finish(trajectory, batch, start, interrupted=False)
+    _finish(trajectory, batch, start, interrupted=ctrl_c.requested)
     writer.close()
+    if ctrl_c.requested:
+        raise RunInterrupted(trajectory)
     return trajectory
 
 

@@ -8,12 +8,43 @@ make TensorBoard overlay all optimizers in one chart. ``summary.json`` and ``fig
 
 import json
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 TAGS = {"x": "batch/x", "average_regret": "batch/average_regret"}
+
+
+class CtrlC:
+    """Ctrl-C as a flag: while active, SIGINT sets ``requested`` instead of raising KeyboardInterrupt anywhere.
+
+    The engines look at the flag at safe points (torchbearer: ``STOP_TRAINING`` after a step; fused: between
+    chunks), so an interrupt never lands inside tensorboardX's writer. There it can leave ``close()`` waiting forever:
+    a run interrupted that way hung in ``EventFileWriter.close``. A second Ctrl-C raises KeyboardInterrupt.
+    Outside the main thread, where signal handlers cannot be set, it does nothing.
+    """
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self):
+        self.requested = False
+        self._active = threading.current_thread() is threading.main_thread()
+        if self._active:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._active:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class RunInterrupted(Exception):

@@ -15,6 +15,8 @@ import torchbearer
 from torchbearer.callbacks import Callback, TensorBoard
 
 from . import optimizers
+from .runs import CtrlC
+from .trial import StopOnCtrlC
 
 TAGS = {
     "train_loss": "batch/running_loss",  # torchbearer's running mean of the last 50 minibatch losses
@@ -185,7 +187,8 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
     result = RunResult(spec.name, lr, beta2, tb_dir=os.path.join(run_dir, f"{type(model).__name__}_{comment}"))
     board = IterationTensorBoard(run_dir, comment, settings.log_every)
     recorder = Recorder(result, stream, settings.epochs)
-    callbacks = [recorder, board]
+    ctrl_c = CtrlC()
+    callbacks = [recorder, board, StopOnCtrlC(ctrl_c)]
     if experiment.schedule == "sqrt":
         callbacks.append(LambdaLR(sqrt_decay, step_on_batch=True))  # α_t = α/√t, t counted across epochs
     trial = Trial(model, optimizer, nn.CrossEntropyLoss(), metrics=["loss", "acc"], callbacks=callbacks, verbose=0)
@@ -194,14 +197,10 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
     # Dropout draws from torch's global generator: seed it for this run only, then restore it.
     devices = [torch.device(device).index or 0] if torch.device(device).type == "cuda" else []
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=devices), ctrl_c:
         torch.manual_seed(settings.seed)
-        try:
-            trial.run(settings.epochs, verbose=0)
-        except KeyboardInterrupt:
-            board.close_writer()
-            recorder.flush()
-            result.seconds, result.interrupted = time.perf_counter() - start, True
-            raise Interrupted(result) from None
-    result.seconds = time.perf_counter() - start
+        trial.run(settings.epochs, verbose=0)
+    result.seconds, result.interrupted = time.perf_counter() - start, ctrl_c.requested
+    if ctrl_c.requested:
+        raise Interrupted(result)
     return result

@@ -11,7 +11,7 @@ from torchbearer import Trial
 from torchbearer.callbacks import Callback, LambdaLR, TensorBoard
 
 from .experiment import AverageRegret, IterateX, identity_loss, project_onto_domain, sqrt_decay
-from .runs import TAGS, RunInterrupted, Trajectory, tb_dir
+from .runs import TAGS, CtrlC, RunInterrupted, Trajectory, tb_dir
 
 
 class PaperIndexedTensorBoard(TensorBoard):
@@ -41,11 +41,18 @@ class PaperIndexedTensorBoard(TensorBoard):
                 self.batch_writer.add_scalar(tag, metrics[name], t)
             self.trajectory.record(t, metrics["x"], metrics["average_regret"])
 
-    def close_all(self):
-        """Flushes and closes the writers (what ``on_end_epoch``/``on_end`` do), for an interrupted run."""
-        if self.batch_writer is not None:
-            self.close_writer(self.batch_log_dir)
-        self.close_writer()
+
+
+class StopOnCtrlC(Callback):
+    """Sets ``state[STOP_TRAINING]`` once ``ctrl_c.requested`` (a ``runs.CtrlC``): the Trial then ends as usual,
+    and its callbacks close their writers."""
+
+    def __init__(self, ctrl_c):
+        self.ctrl_c = ctrl_c
+
+    def on_step_training(self, state):
+        if self.ctrl_c.requested:
+            state[torchbearer.STOP_TRAINING] = True
 
 
 class Progress(Callback):
@@ -76,7 +83,7 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
     """Trains ``problem`` with the optimizer ``spec`` for ``settings.steps`` steps; returns its ``Trajectory``.
 
     Raises:
-        RunInterrupted: on Ctrl-C, after the TensorBoard writers were flushed and closed.
+        RunInterrupted: on Ctrl-C; the Trial stopped after the current step and closed its TensorBoard writers.
     """
     optimizer = spec.build([problem.x], hyper)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
@@ -87,16 +94,15 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
     if progress:
         callbacks.append(Progress(f"{spec.name} [torchbearer]", settings.steps))
     regret = AverageRegret()
-    trial = Trial(problem, optimizer, identity_loss, metrics=[IterateX(), regret], callbacks=callbacks, verbose=0)
-    trial.for_train_steps(settings.steps)
     start = time.perf_counter()
-    try:
+    with CtrlC() as ctrl_c:
+        trial = Trial(problem, optimizer, identity_loss, metrics=[IterateX(), regret],
+                      callbacks=[*callbacks, StopOnCtrlC(ctrl_c)], verbose=0)
+        trial.for_train_steps(settings.steps)
         trial.run(1)
-    except KeyboardInterrupt:
-        board.close_all()
-        _finish(trajectory, problem, regret, start, interrupted=True)
-        raise RunInterrupted(trajectory) from None
-    _finish(trajectory, problem, regret, start, interrupted=False)
+    _finish(trajectory, problem, regret, start, interrupted=ctrl_c.requested)
+    if ctrl_c.requested:
+        raise RunInterrupted(trajectory)
     return trajectory
 
 

@@ -5,14 +5,17 @@ vectorised float32 sqrt, which is within one ulp but not correctly rounded; the 
 is ~1e-7 to 1e-6 over 20,000 steps (see kernels.py).
 """
 
+import os
+import signal
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 import torch
 
-from amsgrad_repro import experiment, fused, kernels, optimizers, trial
+from amsgrad_repro import experiment, fused, kernels, optimizers, runs, trial
 from amsgrad_repro.optimizers import Hyper
 from amsgrad_repro.settings import RunSettings
 from conftest import torch_loop
@@ -147,3 +150,18 @@ def test_adam_kernel_keeps_torchs_float32_step_counter_past_2_to_24():
                     1, log_x, log_r)
     got = np.append(log_x[0, 1:], x[0])  # log_x holds x_t before each update; torch's list holds x_{t+1}
     assert np.max(np.abs(got - np.array(want, np.float32))) < 1e-6
+
+
+def test_fused_run_stops_at_a_chunk_boundary_on_ctrl_c(tmp_path):
+    settings = RunSettings(steps=400 * fused.CHUNK, log_every=fused.CHUNK)
+    fused.run(experiment.Online(), optimizers.get("adam"), settings.hyper(), RunSettings(steps=10), str(tmp_path),
+              "warm", 0)  # load the kernel first, so the timer fires during the run
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(runs.RunInterrupted) as stop:
+        fused.run(experiment.Online(), optimizers.get("adam"), settings.hyper(), settings, str(tmp_path), "adam", 0)
+    timer.join()
+    partial = stop.value.partial
+    assert partial.interrupted and 0 < partial.steps_done < settings.steps
+    assert partial.steps_done % fused.CHUNK == 0 and partial.steps == list(range(fused.CHUNK, partial.steps_done + 1,
+                                                                                  fused.CHUNK))
