@@ -193,8 +193,94 @@ def adabound(x, g, lr, t, hp, s32, s64, ams_bound):
     return x - min(max(f32(step_size) / denom, f32(lower)), f32(upper)) * m
 
 
+@njit(inline="always")
+def radam(x, g, lr, t, hp, s32, s64):
+    """torch.optim.RAdam (no weight decay): Adam's moments, rectified once ρ_t > 5, else momentum SGD.
+
+    ρ_∞ = 2/(1 − β2) − 1, ρ_t = ρ_∞ − 2t·β2^t/(1 − β2^t); the rectifier is
+    √((ρ_t − 4)(ρ_t − 2)ρ_∞ / ((ρ_∞ − 4)(ρ_∞ − 2)ρ_t)). hp = (lr, β1, β2, ε); s32 = (m, v).
+    """
+    b1, b2 = hp[1], hp[2]
+    step = min(float(t), ADAM_STEP_LIMIT)  # RAdam's step is a float32 tensor too
+    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
+    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+    s32[0], s32[1] = m, v
+    bc1, bc2 = _bias_corrections(step, b1, b2, s64)
+    b2_power = 0.0 if s64[2] == 1.0 else math.pow(b2, step)
+    if b2_power == 0.0:
+        s64[2] = 1.0  # β2^t has underflowed to 0 and stays there: ρ_t = ρ_∞ from now on
+    corrected = m / f32(bc1)
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+    rho_t = rho_inf - 2.0 * step * b2_power / bc2
+    if rho_t > 5.0:
+        adaptive = f32(math.sqrt(bc2)) / (np.sqrt(v) + f32(hp[3]))
+        rect = math.sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+        return x - corrected * f32(lr) * adaptive * f32(rect)
+    return x - corrected * f32(lr)
+
+
+@njit(inline="always")
+def nadam(x, g, lr, t, hp, s32, s64):
+    """torch.optim.NAdam (no weight decay): Nesterov momentum with μ_t = β1·(1 − ½·0.96^(t·ψ)).
+
+    The product Π μ is a float32 tensor in torch (``mu_product``), so it is kept in float32 here. hp = (lr, β1, β2,
+    ε, ψ = momentum_decay); s32 = (m, v, Π μ).
+    """
+    b1, b2, decay = hp[1], hp[2], hp[4]
+    step = min(float(t), ADAM_STEP_LIMIT)
+    _, bc2 = _bias_corrections(step, 0.0, b2, s64)
+    mu = b1 * (1.0 - 0.5 * math.pow(0.96, step * decay))
+    mu_next = b1 * (1.0 - 0.5 * math.pow(0.96, (step + 1.0) * decay))
+    product = (f32(1.0) if t == 1 else s32[2]) * f32(mu)  # mu_product *= mu
+    s32[2] = product
+    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
+    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+    s32[0], s32[1] = m, v
+    denom = np.sqrt(v / f32(bc2)) + f32(hp[3])
+    x = x + (f32(-lr * (1.0 - mu) / (1.0 - float(product))) * g) / denom
+    return x + (f32((-lr * mu_next) / (1.0 - float(product) * mu_next)) * m) / denom
+
+
+@njit(inline="always")
+def adopt(x, g, lr, t, hp, s32):
+    """pytorch_optimizer.ADOPT (per-parameter path, default clip t^¼, no weight decay, not cautious).
+
+    t = 1 only stores v = g². Then the gradient is normalised by the *previous* v, n = clip(g/max(√v, ε), ±t^¼),
+    m = lerp(m, n, 1 − β1), x −= lr·m, and only then v = β2·v + (1 − β2)·g². hp = (lr, β1, β2, ε); s32 = (m, v).
+    """
+    if t == 1:
+        s32[1] = fma32(g, g, s32[1])  # exp_avg_sq.addcmul_(grad, grad)
+        return x
+    clip = f32(math.pow(float(t), 0.25))
+    normed = min(max(g / max(np.sqrt(s32[1]), f32(hp[3])), -clip), clip)
+    m = fma32(f32(1.0 - hp[1]), normed - s32[0], s32[0])  # exp_avg.lerp_(normed_grad, 1 − β1)
+    s32[0] = m
+    s32[1] = fma32(f32(1.0 - hp[2]) * g, g, s32[1] * f32(hp[2]))
+    return fma32(f32(-lr), m, x)  # p.add_(exp_avg, alpha=−lr)
+
+
+@njit(inline="always")
+def padam(x, g, lr, t, hp, s32, s64):
+    """pytorch_optimizer.PAdam (per-parameter path, no weight decay): Adam with the denominator (√v + ε)^(2p).
+
+    torch's ``pow_`` computes an exponent of 0.5 as ``sqrt``; others as float32 ``pow``. hp = (lr, β1, β2, ε,
+    p = partial); s32 = (m, v).
+    """
+    b1, b2, exponent = hp[1], hp[2], hp[4] * 2.0
+    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
+    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+    s32[0], s32[1] = m, v
+    bc1, bc2 = _bias_corrections(float(t), b1, b2, s64)  # group['step'] is a Python int: no float32 stall
+    denom = np.sqrt(v) + f32(hp[3])
+    if exponent == 0.5:
+        denom = np.sqrt(denom)
+    elif exponent != 1.0:
+        denom = f32(math.pow(denom, exponent))
+    return x + (f32(-(lr * math.sqrt(bc2) / bc1)) * m) / denom
+
+
 KINDS = ("adam", "amsgrad", "sgd", "sgd_momentum", "adagrad", "rmsprop", "adam_paper", "amsgrad_paper", "adamnc",
-         "adamx", "yogi", "adamw", "adamax", "adabelief", "adabound", "amsbound")
+         "adamx", "yogi", "adamw", "adamax", "adabelief", "adabound", "amsbound", "radam", "nadam", "adopt", "padam")
 """Kernel names; a registry entry's ``kernel`` is one of these, and its index is the driver's ``kind``."""
 
 
@@ -218,6 +304,14 @@ def _update(kind, x, g, lr, t, hp, s32, s64):
         return adamax(x, g, lr, t, hp, s32, s64)
     if kind == 13:
         return adabelief(x, g, lr, t, hp, s32, s64)
+    if kind == 16:
+        return radam(x, g, lr, t, hp, s32, s64)
+    if kind == 17:
+        return nadam(x, g, lr, t, hp, s32, s64)
+    if kind == 18:
+        return adopt(x, g, lr, t, hp, s32)
+    if kind == 19:
+        return padam(x, g, lr, t, hp, s32, s64)
     return adabound(x, g, lr, t, hp, s32, s64, kind == 15)
 
 
@@ -229,7 +323,7 @@ def advance(kind, coefficients, rows, hp, s32, s64, x, sums, t0, sqrt_schedule, 
         kind: index into ``KINDS`` (one optimizer per call; runs differ in ``hp`` and coefficient row).
         coefficients: (K, n) float32, a_t for each of K problems (seeds).
         rows: (R,) int64, the coefficient row of each run.
-        hp: (R, W) float64 hyperparameters (lr, a, b, ε, extra...); s32: (R, >=3) float32 and s64: (R, >=2) float64
+        hp: (R, W) float64 hyperparameters (lr, a, b, ε, extra...); s32: (R, >=3) float32 and s64: (R, >=3) float64
             optimizer state.
         x: (R,) float32 iterates x_t0, updated in place to x_{t0+n}.
         sums: (R, 2) float64 running Σ f_k(x_k) and Σ a_k, updated in place.

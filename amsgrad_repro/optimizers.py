@@ -137,8 +137,8 @@ SPECS = [
     ),
     # torch.optim's other Adam relatives, with their own defaults apart from lr and betas.
     OptimizerSpec("adamax", _torch_betas("Adamax"), "torch.optim.Adamax", LR_BETAS, "adamax"),
-    OptimizerSpec("nadam", _torch_betas("NAdam"), "torch.optim.NAdam (momentum_decay 4e-3)", LR_BETAS),
-    OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS),
+    OptimizerSpec("nadam", _torch_betas("NAdam"), "torch.optim.NAdam (momentum_decay 4e-3)", LR_BETAS, "nadam"),
+    OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS, "radam"),
     OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS, "adamw"),
     # pytorch-optimizer's fixes for Adam, with their own defaults apart from lr and betas.
     OptimizerSpec("yogi", _pytorch_optimizer("Yogi"), "pytorch_optimizer.Yogi", LR_BETAS, "yogi"),
@@ -162,6 +162,7 @@ SPECS = [
         _pytorch_optimizer("ADOPT"),
         "pytorch_optimizer.ADOPT: no update at t=1; betas replace its default (0.9, 0.9999)",
         LR_BETAS,
+        "adopt",
     ),
     OptimizerSpec(
         "adashift",
@@ -169,7 +170,7 @@ SPECS = [
         "pytorch_optimizer.AdaShift (keep_num 10: no update for t <= 10); betas replace its default (0.9, 0.999)",
         LR_BETAS,
     ),
-    OptimizerSpec("padam", _pytorch_optimizer("PAdam"), "pytorch_optimizer.PAdam (partial 0.25)", LR_BETAS),
+    OptimizerSpec("padam", _pytorch_optimizer("PAdam"), "pytorch_optimizer.PAdam (partial 0.25)", LR_BETAS, "padam"),
 ]
 
 

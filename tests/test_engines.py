@@ -165,3 +165,12 @@ def test_fused_run_stops_at_a_chunk_boundary_on_ctrl_c(tmp_path):
     assert partial.interrupted and 0 < partial.steps_done < settings.steps
     assert partial.steps_done % fused.CHUNK == 0 and partial.steps == list(range(fused.CHUNK, partial.steps_done + 1,
                                                                                   fused.CHUNK))
+
+
+def test_padam_kernel_with_a_partial_other_than_a_quarter_uses_pow():
+    """partial 0.25 makes torch's pow_(0.5) a sqrt (covered by the table); 0.3 takes the float32 pow path."""
+    hyper = Hyper(lr=0.1, extra=(("partial", 0.3),))
+    reference = experiment.Online()
+    want_x, _ = torch_loop(reference, optimizers.get("padam").build([reference.x], hyper), 20_000)
+    got_x, _ = fused_trajectory(experiment.Online(), "padam", hyper, 20_000, "constant")
+    assert np.max(np.abs(got_x - want_x)) < 1e-5 and np.ptp(want_x) > 0.05
