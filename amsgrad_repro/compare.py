@@ -17,16 +17,15 @@ the leaderboard records which. Outputs go to a fresh ``<out>/compare-<problem>-<
 
 import argparse
 import csv
-import json
 import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import experiment, optimizers, runs
 from .settings import (
-    RunSettings, beta_pair, choice, non_negative_int, optimizer_list, positive_float, positive_int, setting,
+    RUN_HELP, RunSettings, beta_pair, choice, non_negative_int, optimizer_list, positive_float, positive_int, setting,
 )
 
 ZOO = ("adam", "amsgrad", "amsgrad-paper", "adamnc", "yogi", "adabound", "sgd", "adagrad")
@@ -36,7 +35,6 @@ SPREAD_COLUMNS = ("seeds", "converged_seeds", "final_x_p10", "final_x_p90", "ave
                   "average_regret_p90")
 
 
-_RUN_HELP = {f.name: f.metadata["help"] for f in fields(RunSettings)}
 
 
 @dataclass(frozen=True)
@@ -49,11 +47,11 @@ class CompareSettings:
     # 0.02: on online at T = 1e5 the smallest round lr at which amsgrad's tail reaches x* (adam's stays near +1)
     lr: float = setting(0.02, positive_float, "learning rate alpha, the same for every optimizer")
     betas: tuple = setting((0.9, 0.99), beta_pair, "beta1,beta2, each in [0, 1), for the optimizers that read them")
-    schedule: str = setting("constant", choice("constant", "sqrt"), _RUN_HELP["schedule"])
+    schedule: str = setting("constant", choice("constant", "sqrt"), RUN_HELP["schedule"])
     seed: int = setting(0, non_negative_int, "seed of the stochastic problem's generator (the first, with --seeds)")
     seeds: int = setting(1, positive_int, "seeds seed..seed+K-1 (stochastic problems); >1 adds 10-90%% columns")
     out: str = setting("logs", str, "directory in which a fresh compare-<problem>-<time> run directory is made")
-    log_every: int = setting(0, non_negative_int, _RUN_HELP["log_every"])
+    log_every: int = setting(0, non_negative_int, RUN_HELP["log_every"])
     engine: str = setting("auto", choice("auto", "fused", "torchbearer"),
                           "auto = per optimizer, fused when it has a kernel for its options, else torchbearer")
 
@@ -138,10 +136,7 @@ def run_compare(command, settings):
     runs.write_seed_bands(run_dir, reference, trajectories)
     rows = leaderboard(reference, trajectories, engines, settings.seeds)
     write_leaderboard(os.path.join(run_dir, "leaderboard.csv"), rows, settings.seeds)
-    summary = runs.write_summary(run_dir, settings, engines, reference, trajectories, interrupted)
-    summary["leaderboard"] = rows
-    with open(os.path.join(run_dir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2, default=float)
+    runs.write_summary(run_dir, settings, engines, reference, trajectories, interrupted, leaderboard=rows)
     betas = f"betas={settings.betas[0]:g},{settings.betas[1]:g}"
     seeds = f", mean of {settings.seeds} seeds" if settings.seeds > 1 else ""
     title = f"{name}: T = {settings.steps:,}, lr = {settings.lr:g} ({settings.schedule}), {betas}{seeds}"

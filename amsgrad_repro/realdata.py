@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from . import datasets, optimizers
 from .realdata_report import FIGURE, draw, format_table, write_summary
 from .settings import beta, choice, non_negative_int, optimizer_list, positive_float, positive_int, setting
-from .training import Interrupted, train
+from .runs import RunInterrupted
+from .training import train
 
 
 def listed(parse, what):
@@ -150,7 +151,7 @@ def run_command(command, settings):
             for lr, beta2 in grid(spec, settings):
                 print(f"{spec.name} lr={lr:g}" + ("" if beta2 is None else f" beta2={beta2:g}"), file=sys.stderr)
                 results.append(train(experiment, settings, split, spec, lr, beta2, run_dir, device, sys.stderr))
-    except Interrupted as stop:
+    except RunInterrupted as stop:
         results.append(stop.partial)
         interrupted = True
     except KeyboardInterrupt:  # between two runs: nothing partial to keep

@@ -48,7 +48,7 @@ class CtrlC:
 
 
 class RunInterrupted(Exception):
-    """Ctrl-C during a run; carries the partial ``Trajectory`` whose logs were flushed."""
+    """Ctrl-C during a run; carries the partial result (a ``Trajectory``, or a real-data ``RunResult``)."""
 
     def __init__(self, partial):
         super().__init__("interrupted")
@@ -150,8 +150,9 @@ def converged(trajectory, optimum, tolerance=0.1):
     return abs(tail_x(trajectory) - optimum) <= tolerance
 
 
-def write_summary(run_dir, settings, engine, problem, trajectories, interrupted):
-    """Writes ``summary.json``: settings, engine, problem, and per run the final values, speed and TB location."""
+def write_summary(run_dir, settings, engine, problem, trajectories, interrupted, **extra):
+    """Writes ``summary.json``: settings, engine, problem, per run the final values, speed and TB location, and
+    ``extra`` keys (compare's leaderboard)."""
     summary = {
         "interrupted": interrupted,
         "engine": engine,
@@ -179,6 +180,7 @@ def write_summary(run_dir, settings, engine, problem, trajectories, interrupted)
             for tr in trajectories
         ],
     }
+    summary.update(extra)
     with open(os.path.join(run_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2, default=float)
     return summary

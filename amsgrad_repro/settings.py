@@ -131,6 +131,10 @@ class RunSettings:
         return {name: getattr(self, name) for name in ("scale", "C", "period", "p") if getattr(self, name) is not None}
 
 
+RUN_HELP = {f.name: f.metadata["help"] for f in fields(RunSettings)}
+"""The help text of each ``RunSettings`` field, for commands that share its flags."""
+
+
 def flags(cls):
     """(flag, field) pairs of a settings dataclass, for building a parser."""
     for f in fields(cls):

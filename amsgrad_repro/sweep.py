@@ -18,14 +18,14 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from . import experiment, optimizers
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid
 from .heatmaps import TEXT_CELLS, heatmap
-from .settings import RunSettings, choice, non_negative_int, positive_int, setting
+from .settings import RUN_HELP, choice, non_negative_int, positive_int, setting
 
 
 def kernel_optimizer(text):
@@ -38,7 +38,6 @@ def kernel_optimizer(text):
     return spec.name
 
 
-_RUN_HELP = {f.name: f.metadata["help"] for f in fields(RunSettings)}
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class SweepSettings:
                           "beta2 values, same syntax; 1-log:1e-1:1e-4:4 means 0.9,0.99,0.999,0.9999")
     lr: Grid = setting(lr_grid("0.01"), lr_grid, "learning rates, same syntax; one heatmap panel each")
     steps: int = setting(1_000_000, positive_int, "number of steps T of every run")
-    schedule: str = setting("constant", choice("constant", "sqrt"), _RUN_HELP["schedule"])
+    schedule: str = setting("constant", choice("constant", "sqrt"), RUN_HELP["schedule"])
     seed: int = setting(0, non_negative_int, "seed of the stochastic problem's generator (the first, with --seeds)")
     seeds: int = setting(1, positive_int, "seeds seed..seed+K-1 per cell (stochastic problems)")
     out: str = setting("logs", str, "directory in which a fresh sweep-<problem>-<optimizer>-<time> directory is made")

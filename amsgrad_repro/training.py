@@ -15,7 +15,7 @@ import torchbearer
 from torchbearer.callbacks import Callback, TensorBoard
 
 from . import optimizers
-from .runs import CtrlC
+from .runs import CtrlC, RunInterrupted
 from .trial import StopOnCtrlC
 
 TAGS = {
@@ -49,14 +49,6 @@ class RunResult:
     def label(self):
         beta2 = "" if self.beta2 is None else f", β2={self.beta2:g}"
         return f"{self.optimizer} (α={self.lr:g}{beta2})"
-
-
-class Interrupted(Exception):
-    """Ctrl-C during a run; carries the partial ``RunResult`` whose TensorBoard writer was closed."""
-
-    def __init__(self, partial):
-        super().__init__("interrupted")
-        self.partial = partial
 
 
 class IterationTensorBoard(TensorBoard):
@@ -170,7 +162,7 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
         stream: Where each epoch's metrics are printed; None for silence.
 
     Raises:
-        Interrupted: on Ctrl-C, after the TensorBoard writer was closed; carries the finished epochs.
+        runs.RunInterrupted: on Ctrl-C, after the TensorBoard writer was closed; carries the finished epochs.
     """
     import torch
     from torch import nn
@@ -202,5 +194,5 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
         trial.run(settings.epochs, verbose=0)
     result.seconds, result.interrupted = time.perf_counter() - start, ctrl_c.requested
     if ctrl_c.requested:
-        raise Interrupted(result)
+        raise RunInterrupted(result)
     return result
