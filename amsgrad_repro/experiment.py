@@ -17,6 +17,8 @@ from torch import nn
 from torchbearer.callbacks import on_step_training
 from torchbearer.metrics import Metric, to_dict
 
+from . import presets
+
 BLOCK = 4096  # steps of coefficients fetched at a time by the torchbearer path (and the size of one random draw)
 
 
@@ -128,31 +130,20 @@ class Stochastic(LinearProblem):
         return np.where(self._uniforms(n) < self.p, big, small).astype(np.float32)
 
 
-def theorem3_p(C):
-    """(1 + 0.1)/(C + 1)"""
-    return 1.1 / (C + 1.0)
-
-
-PRESETS = {
-    "online": (Online, {"scale": 10.0, "C": 101.0, "period": 101}),
-    "theorem1": (Online, {"scale": 1.0, "C": 3.0, "period": 3}),
-    "stochastic": (Stochastic, {"scale": 10.0, "C": 101.0, "p": 0.01}),
-    "theorem3": (Stochastic, {"scale": 1.0, "C": 101.0, "p": theorem3_p}),
-}
-"""Named problems. ``online`` and ``stochastic`` are Figure 1's; ``theorem1`` is Theorem 1's f_t = C·x when
-t mod 3 = 1, else −x (C > 2); ``theorem3`` is the shape of Theorem 3's proof, C·x with probability
-p = (1 + δ)/(C + 1), else −x, here with δ = 0.1 (E[a_t] = δ > 0, so x* = −1); a preset value that is a function
-is computed from the final C."""
-
-
 def make_problem(name, seed=0, **overrides):
-    """A fresh problem from a preset, with ``overrides`` (scale, C, period or p) replacing its values."""
-    cls, params = PRESETS[name]
-    params = {**params, **overrides}
-    params = {key: value(params["C"]) if callable(value) else value for key, value in params.items()}
-    if cls is Stochastic:
-        params["seed"] = seed
-    return cls(**params)
+    """A fresh problem from a preset (``presets.PRESETS``), with ``overrides`` (scale, C, period or p) replacing its
+    values."""
+    family, params = presets.resolve(name, **overrides)
+    if family == "stochastic":
+        return Stochastic(seed=seed, **params)
+    return Online(**params)
+
+
+def average_regret(loss_sum, coef_sum, optimum, t):
+    """R_t/t for a linear problem (Section 2 of the paper): R_t = Σ_{k≤t} f_k(x_k) − Σ_{k≤t} f_k(x*), with
+    ``loss_sum`` = Σ a_k·x_k and ``coef_sum`` = Σ a_k, so Σ f_k(x*) = x*·Σ a_k. Works on floats and numpy arrays;
+    the fused kernels compile this same function."""
+    return (loss_sum - optimum * coef_sum) / t
 
 
 def identity_loss(y_pred, y_true):
@@ -196,7 +187,7 @@ class AverageRegret(Metric):
         self.loss_sum += model.a_t * model.x_t
         self.coef_sum += model.a_t
         self.t += 1
-        return (self.loss_sum - model.optimum * self.coef_sum) / self.t
+        return average_regret(self.loss_sum, self.coef_sum, model.optimum, self.t)
 
 
 @on_step_training

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from amsgrad_repro.datasets import (
+from amsgrad_repro.realdata.datasets import (
     DIGITS_NAME,
     DataError,
     load_cifar10,

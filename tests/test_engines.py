@@ -9,22 +9,28 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
 import torch
 
-from amsgrad_repro import experiment, fused, kernels, optimizers, runs, trial
-from amsgrad_repro.optimizers import Hyper
-from amsgrad_repro.settings import RunSettings
-from conftest import torch_loop
+from amsgrad_repro import experiment
+from amsgrad_repro.engines import fused, kernels, trial
+from amsgrad_repro.optim import registry
+from amsgrad_repro.runs.interrupt import RunInterrupted
+from amsgrad_repro.optim.registry import Hyper
+from amsgrad_repro.commands.settings import RunSettings
+from amsgrad_repro.engines.reference import torch_loop
 
-FUSED = [spec.name for spec in optimizers.SPECS if spec.kernel is not None]
+FUSED = [spec.name for spec in registry.SPECS if spec.kernel is not None]
+
+
+def kernel(name, hyper):
+    return fused.hyperparameters(registry.get(name), hyper)
 
 
 def fused_trajectory(problem, name, hyper, steps, schedule):
-    kind, hp = fused.hyperparameters(optimizers.get(name), hyper)
+    kind, hp = fused.hyperparameters(registry.get(name), hyper)
     batch = fused.Batch(kind, hp[None], [problem], [0], problem.domain, problem.optimum, schedule, every=1)
     xs, regrets = [], []
     for _, n in fused.chunks(steps, size=7919):  # odd chunk size: chunk edges must not matter
@@ -35,7 +41,7 @@ def fused_trajectory(problem, name, hyper, steps, schedule):
 
 
 def test_every_fused_kernel_is_registered():
-    assert {optimizers.get(name).kernel for name in FUSED} == set(kernels.KINDS)
+    assert {registry.get(name).kernel for name in FUSED} == set(kernels.KINDS)
 
 
 @pytest.mark.parametrize("schedule", ["constant", "sqrt"])
@@ -46,7 +52,7 @@ def test_fused_kernel_equals_torch_optim_step_by_step(name, problem_name, schedu
     extra = (("beta1_decay", 0.999),) if name == "adamx" else ()  # λ < 1, so AdamX's rescaling of v̂ matters
     hyper = Hyper(lr=0.1, beta1=0.9, beta2=0.99, extra=extra)
     reference = experiment.make_problem(problem_name, seed=5)
-    want_x, want_r = torch_loop(reference, optimizers.get(name).build([reference.x], hyper), steps, schedule)
+    want_x, want_r = torch_loop(reference, registry.get(name).build([reference.x], hyper), steps, schedule)
     got_x, got_r = fused_trajectory(experiment.make_problem(problem_name, seed=5), name, hyper, steps, schedule)
     assert np.max(np.abs(got_x - want_x)) < 1e-5
     assert np.max(np.abs(got_r - want_r)) < 1e-4  # R_t/t sums x_t errors times |a_t| <= 1010
@@ -57,8 +63,8 @@ def test_torchbearer_engine_logs_the_plain_loop_trajectory(tmp_path):
     settings = RunSettings(steps=3000, lr=0.01, log_every=1)
     for name in ("adam", "amsgrad"):
         reference = experiment.Online()
-        want_x, want_r = torch_loop(reference, optimizers.get(name).build([reference.x], settings.hyper()), 3000)
-        got = trial.run(experiment.Online(), optimizers.get(name), settings.hyper(), settings, str(tmp_path), name, 0,
+        want_x, want_r = torch_loop(reference, registry.get(name).build([reference.x], settings.hyper()), 3000)
+        got = trial.run(experiment.Online(), registry.get(name), settings.hyper(), settings, str(tmp_path), name, 0,
                         progress=False)
         assert got.steps == list(range(1, 3001))
         np.testing.assert_array_equal(np.array(got.x, np.float32), want_x)  # same torch ops: bit-identical
@@ -68,7 +74,8 @@ def test_torchbearer_engine_logs_the_plain_loop_trajectory(tmp_path):
 def test_adam_rises_above_amsgrad_on_a_short_online_run(tmp_path):
     settings = RunSettings(steps=20_000, lr=0.01)
     final = {
-        name: fused.run(experiment.Online(), optimizers.get(name), settings.hyper(), settings, str(tmp_path), name, 0)
+        name: fused.run(experiment.Online(), registry.get(name), kernel(name, settings.hyper()), settings,
+                        str(tmp_path), name, 0)
         for name in ("adam", "amsgrad")
     }
     assert final["adam"].final_x > 0.9
@@ -77,11 +84,12 @@ def test_adam_rises_above_amsgrad_on_a_short_online_run(tmp_path):
 
 def test_stochastic_problem_gives_the_same_trajectory_in_both_engines(tmp_path):
     settings = RunSettings(steps=4000, lr=0.01, log_every=1, seed=11)
-    spec = optimizers.get("adam")
+    spec = registry.get("adam")
     runs = [
-        engine.run(experiment.make_problem("stochastic", seed=11), spec, settings.hyper(), settings,
-                   str(tmp_path / engine.__name__), "adam", 11, progress=False)
-        for engine in (trial, fused)
+        trial.run(experiment.make_problem("stochastic", seed=11), spec, settings.hyper(), settings,
+                  str(tmp_path / "trial"), "adam", 11, progress=False),
+        fused.run(experiment.make_problem("stochastic", seed=11), spec, kernel("adam", settings.hyper()), settings,
+                  str(tmp_path / "fused"), "adam", 11, progress=False),
     ]
     assert runs[0].steps == runs[1].steps
     assert np.max(np.abs(np.subtract(runs[0].x, runs[1].x))) < 1e-5
@@ -90,11 +98,11 @@ def test_stochastic_problem_gives_the_same_trajectory_in_both_engines(tmp_path):
 
 def test_same_seed_is_bit_identical_and_another_seed_differs(tmp_path):
     settings = RunSettings(steps=20_000, lr=0.01, log_every=10)
-    spec = optimizers.get("adam")
+    spec = registry.get("adam")
 
     def run(seed):
         problem = experiment.make_problem("stochastic", seed=seed)
-        return fused.run(problem, spec, settings.hyper(), settings, str(tmp_path), f"s{seed}", seed).x
+        return fused.run(problem, spec, kernel("adam", settings.hyper()), settings, str(tmp_path), f"s{seed}", seed).x
 
     assert run(1) == run(1)
     assert run(1) != run(2)
@@ -102,15 +110,15 @@ def test_same_seed_is_bit_identical_and_another_seed_differs(tmp_path):
 
 def test_options_a_kernel_does_not_implement_are_refused():
     with pytest.raises(fused.Unsupported, match="weight_decay"):
-        fused.hyperparameters(optimizers.get("adam"), Hyper(extra=(("weight_decay", 0.1),)))
-    assert fused.hyperparameters(optimizers.get("adam"), Hyper(extra=(("eps", 1e-3),)))[1][3] == 1e-3
+        fused.hyperparameters(registry.get("adam"), Hyper(extra=(("weight_decay", 0.1),)))
+    assert fused.hyperparameters(registry.get("adam"), Hyper(extra=(("eps", 1e-3),)))[1][3] == 1e-3
 
 
 def test_numba_compile_cache_is_reused_by_a_second_process():
     code = (
-        "import numpy as np; from amsgrad_repro import fused, kernels, optimizers, experiment;"
-        "from amsgrad_repro.settings import RunSettings;"
-        "p = experiment.Online(); k, hp = fused.hyperparameters(optimizers.get('adam'), optimizers.Hyper());"
+        "from amsgrad_repro import experiment; from amsgrad_repro.engines import fused, kernels;"
+        "from amsgrad_repro.optim import registry;"
+        "p = experiment.Online(); k, hp = fused.hyperparameters(registry.get('adam'), registry.Hyper());"
         "b = fused.Batch(k, hp[None], [p], [0], p.domain, p.optimum, 'constant', 10); b.step(100);"
         "s = kernels.advance.stats; print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))"
     )
@@ -141,7 +149,7 @@ def test_adam_kernel_keeps_torchs_float32_step_counter_past_2_to_24():
         want.append(param.item())
     assert state["step"].item() == 2**24
 
-    kind, hp = fused.hyperparameters(optimizers.get("adam"), Hyper(lr=1e-3, beta1=0.9, beta2=beta2))
+    kind, hp = fused.hyperparameters(registry.get("adam"), Hyper(lr=1e-3, beta1=0.9, beta2=beta2))
     s32 = np.zeros((1, 16), np.float32)
     s32[0, :2] = 0.5, 0.25
     x, log_x, log_r = np.zeros(1, np.float32), np.empty((1, steps), np.float32), np.empty((1, steps))
@@ -152,25 +160,30 @@ def test_adam_kernel_keeps_torchs_float32_step_counter_past_2_to_24():
     assert np.max(np.abs(got - np.array(want, np.float32))) < 1e-6
 
 
-def test_fused_run_stops_at_a_chunk_boundary_on_ctrl_c(tmp_path):
+def test_fused_run_stops_at_a_chunk_boundary_on_ctrl_c(tmp_path, monkeypatch):
+    """A real SIGINT sent from inside the third chunk: the run ends at that chunk's edge."""
     settings = RunSettings(steps=400 * fused.CHUNK, log_every=fused.CHUNK)
-    fused.run(experiment.Online(), optimizers.get("adam"), settings.hyper(), RunSettings(steps=10), str(tmp_path),
-              "warm", 0)  # load the kernel first, so the timer fires during the run
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(runs.RunInterrupted) as stop:
-        fused.run(experiment.Online(), optimizers.get("adam"), settings.hyper(), settings, str(tmp_path), "adam", 0)
-    timer.join()
+    step = fused.Batch.step
+
+    def step_then_interrupt(batch, n):
+        out = step(batch, n)
+        if batch.t == 3 * fused.CHUNK:
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(fused.Batch, "step", step_then_interrupt)
+    with pytest.raises(RunInterrupted) as stop:
+        fused.run(experiment.Online(), registry.get("adam"), kernel("adam", settings.hyper()), settings,
+                  str(tmp_path), "adam", 0)
     partial = stop.value.partial
-    assert partial.interrupted and 0 < partial.steps_done < settings.steps
-    assert partial.steps_done % fused.CHUNK == 0 and partial.steps == list(range(fused.CHUNK, partial.steps_done + 1,
-                                                                                  fused.CHUNK))
+    assert partial.interrupted and partial.steps_done == 3 * fused.CHUNK
+    assert partial.steps == [fused.CHUNK, 2 * fused.CHUNK, 3 * fused.CHUNK]
 
 
 def test_padam_kernel_with_a_partial_other_than_a_quarter_uses_pow():
     """partial 0.25 makes torch's pow_(0.5) a sqrt (covered by the table); 0.3 takes the float32 pow path."""
     hyper = Hyper(lr=0.1, extra=(("partial", 0.3),))
     reference = experiment.Online()
-    want_x, _ = torch_loop(reference, optimizers.get("padam").build([reference.x], hyper), 20_000)
+    want_x, _ = torch_loop(reference, registry.get("padam").build([reference.x], hyper), 20_000)
     got_x, _ = fused_trajectory(experiment.Online(), "padam", hyper, 20_000, "constant")
     assert np.max(np.abs(got_x - want_x)) < 1e-5 and np.ptp(want_x) > 0.05

@@ -1,6 +1,6 @@
 """Grid syntax: comma lists and lin:, log: and 1-log: ranges give the documented values and spacing."""
 
-from amsgrad_repro.grids import Grid, beta_grid, lr_grid
+from amsgrad_repro.commands.grids import Grid, beta_grid, lr_grid
 
 
 def test_grid_syntax_gives_the_documented_values():

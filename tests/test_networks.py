@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from amsgrad_repro.networks import CifarNet, build_network
+from amsgrad_repro.realdata.networks import CifarNet, build_network
 
 
 @pytest.mark.parametrize(

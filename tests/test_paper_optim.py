@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from amsgrad_repro.paper_optim import AdamNC, AdamPaper, AdamX, AMSGradPaper
+from amsgrad_repro.optim.paper import AdamNC, AdamPaper, AdamX, AMSGradPaper
 
 GRADS = [1010.0, -10.0, -10.0]  # the start of the online problem of Figure 1
 LR, B1, B2 = 0.01, 0.9, 0.99

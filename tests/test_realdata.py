@@ -13,8 +13,12 @@ import torchbearer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from test_datasets import idx_bytes, write_cifar, write_mnist
 
-from amsgrad_repro import cli, datasets, optimizers, realdata, realdata_report, training
-from amsgrad_repro.figure2 import centred_mean
+from amsgrad_repro import cli
+from amsgrad_repro.commands import parsers, realdata, settings as command_settings
+from amsgrad_repro.optim import registry
+from amsgrad_repro.realdata import datasets, training
+from amsgrad_repro.reports import realdata_report
+from amsgrad_repro.reports.figure2 import centred_mean
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # TensorBoard stores scalars as float32; this is float32's resolution near the values compared (losses ~2, lr ~1e-4).
@@ -78,12 +82,12 @@ def test_logreg_on_digits_writes_tensorboard_runs_summary_and_figure(main, tmp_p
 
 
 def _settings(**changes):
-    return realdata.RealDataSettings(**{"dataset": "digits", "epochs": 1, "device": "cpu", **changes})
+    return command_settings.RealDataSettings(**{"dataset": "digits", "epochs": 1, "device": "cpu", **changes})
 
 
 def test_same_seed_gives_identical_losses_and_another_seed_does_not(tmp_path):
     split = datasets.load_dataset("digits", None, seed=0)
-    adam = optimizers.get("adam")
+    adam = registry.get("adam")
 
     def losses(seed, name):
         settings = _settings(seed=seed)
@@ -110,10 +114,10 @@ def test_grid_of_two_lrs_picks_the_one_with_lower_final_training_loss(main, tmp_
 
 def test_grid_gives_beta2_values_only_to_optimizers_that_read_beta2():
     settings = _settings(lr=(0.1, 0.01), beta2=(0.99, 0.999))
-    assert realdata.grid(optimizers.get("adam"), settings) == [(0.1, 0.99), (0.1, 0.999), (0.01, 0.99), (0.01, 0.999)]
-    assert realdata.grid(optimizers.get("sgd"), settings) == [(0.1, None), (0.01, None)]
-    assert training.run_label(optimizers.get("sgd"), 0.1, None) == "sgd_lr0.1"
-    assert training.run_label(optimizers.get("adam"), 0.0010000001, 0.999) == "adam_lr0.0010000001_beta2-0.999"
+    assert realdata.grid(registry.get("adam"), settings) == [(0.1, 0.99), (0.1, 0.999), (0.01, 0.99), (0.01, 0.999)]
+    assert realdata.grid(registry.get("sgd"), settings) == [(0.1, None), (0.01, None)]
+    assert training.run_label(registry.get("sgd"), 0.1, None) == "sgd_lr0.1"
+    assert training.run_label(registry.get("adam"), 0.0010000001, 0.999) == "adam_lr0.0010000001_beta2-0.999"
 
 
 def test_best_runs_takes_lowest_final_loss_and_ranks_nan_last():
@@ -127,12 +131,12 @@ def test_best_runs_takes_lowest_final_loss_and_ranks_nan_last():
 
 
 def test_list_parsers_keep_order_and_drop_repeats():
-    assert realdata.positive_float_list("1e-3, 0.01,1e-3") == (1e-3, 0.01)
-    assert realdata.beta_list("0.999,0.99") == (0.999, 0.99)
+    assert parsers.positive_float_list("1e-3, 0.01,1e-3") == (1e-3, 0.01)
+    assert parsers.beta_list("0.999,0.99") == (0.999, 0.99)
     with pytest.raises(ValueError, match="expected a comma-separated list of positive numbers, got ','"):
-        realdata.positive_float_list(",")
+        parsers.positive_float_list(",")
     with pytest.raises(ValueError, match="expected a beta in"):
-        realdata.beta_list("0.9,1.5")
+        parsers.beta_list("0.9,1.5")
 
 
 def test_data_dir_reads_tiny_mnist_idx_files(main, tmp_path):
@@ -167,9 +171,9 @@ def test_cifarnet_on_tiny_cifar_reports_test_loss(main, tmp_path, capsys):
 def test_cifarnet_dropout_is_seeded_per_run_and_leaves_the_global_generator_alone(tmp_path):
     write_cifar(tmp_path / "cifar", per_batch=2)
     split = datasets.load_cifar10(tmp_path / "cifar")
-    settings = realdata.CifarnetSettings(epochs=1, batch_size=4, device="cpu", seed=3)
+    settings = command_settings.CifarnetSettings(epochs=1, batch_size=4, device="cpu", seed=3)
     before = torch.get_rng_state()
-    first, again = (training.train(realdata.EXPERIMENTS["cifarnet"], settings, split, optimizers.get("adam"), 1e-3,
+    first, again = (training.train(realdata.EXPERIMENTS["cifarnet"], settings, split, registry.get("adam"), 1e-3,
                                    0.99, str(tmp_path / name)).losses for name in ("a", "b"))
     assert len(first) == 3 and first == again
     assert torch.equal(torch.get_rng_state(), before)
@@ -270,7 +274,7 @@ def test_recorder_keeps_each_minibatch_loss_and_epoch_metrics():
 
 def test_iteration_counts_across_epochs_from_one():
     state = {torchbearer.EPOCH: 2, torchbearer.TRAIN_STEPS: 12, torchbearer.BATCH: 0}
-    assert training.IterationTensorBoard.iteration(state) == 25
+    assert training.iteration(state) == 25
 
 
 def test_centred_mean_keeps_lines_and_narrows_at_both_ends():

@@ -10,15 +10,17 @@ import os
 import numpy as np
 import pytest
 
-from amsgrad_repro import experiment, optimizers
-from amsgrad_repro.grids import beta_grid
-from amsgrad_repro.heatmaps import Axis
-from amsgrad_repro.optimizers import Hyper
-from conftest import only_run_dir, run_main, torch_loop
+from amsgrad_repro import experiment
+from amsgrad_repro.optim import registry
+from amsgrad_repro.commands.grids import beta_grid
+from amsgrad_repro.reports.heatmaps import Axis
+from amsgrad_repro.optim.registry import Hyper
+from amsgrad_repro.engines.reference import torch_loop
+from conftest import only_run_dir, run_main
 
 
 # Optimizers without a fused kernel: a class path never has one, nor (for now) the first such registry entry.
-NO_KERNEL = [spec.name for spec in optimizers.SPECS if spec.kernel is None][:1] + ["torch.optim:ASGD"]
+NO_KERNEL = [spec.name for spec in registry.SPECS if spec.kernel is None][:1] + ["torch.optim:ASGD"]
 
 
 def invoke(capsys, *argv):
@@ -69,7 +71,7 @@ def test_online_adam_grid_writes_csv_and_heatmaps_and_cells_match_a_plain_loop(c
     assert {(r["lr"], r["seed"]) for r in rows} == {("0.01", "0")}
     for b1, b2 in [(0.0, 0.9), (0.5, 0.999), (0.9, 0.9999)]:
         problem = experiment.Online()
-        _, regret = torch_loop(problem, optimizers.get("adam").build([problem.x], Hyper(0.01, b1, b2)), steps)
+        _, regret = torch_loop(problem, registry.get("adam").build([problem.x], Hyper(0.01, b1, b2)), steps)
         assert abs(float(cells[b1, b2]["final_x"]) - problem.x.item()) < 1e-5  # x_{T+1}, after the last update
         assert abs(float(cells[b1, b2]["average_regret"]) - regret[-1]) < 1e-4
     assert all(float(cells[b1, b2]["final_x"]) > 0.9 for b1 in (0, 0.5, 0.9) for b2 in (0.9, 0.99))  # Adam fails
@@ -97,7 +99,7 @@ def test_stochastic_sweep_runs_every_seed_and_summarises_them(capsys, tmp_path):
     # Each run reads its own seed's problem: seed 6 of one cell against a plain loop on seed 6.
     (run,) = [r for r in by_cell["0.9", "0.99", "0.01"] if r["seed"] == "6"]
     problem = experiment.make_problem("stochastic", seed=6)
-    _, regret = torch_loop(problem, optimizers.get("amsgrad").build([problem.x], Hyper(0.01, 0.9, 0.99)), steps)
+    _, regret = torch_loop(problem, registry.get("amsgrad").build([problem.x], Hyper(0.01, 0.9, 0.99)), steps)
     assert abs(float(run["final_x"]) - problem.x.item()) < 1e-5
     assert abs(float(run["average_regret"]) - regret[-1]) < 1e-4
     summary, columns = read_csv(os.path.join(run_dir, "sweep_summary.csv"))

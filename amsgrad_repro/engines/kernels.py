@@ -19,7 +19,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .. import experiment
+
 f32 = np.float32
+average_regret = njit(inline="always")(experiment.average_regret)  # the one definition of R_t/t, compiled
 ADAM_STEP_LIMIT = 2.0**24  # torch.optim.Adam counts steps in a float32 tensor: from here on step + 1 == step
 
 
@@ -347,7 +350,7 @@ def advance(kind, coefficients, rows, hp, s32, s64, x, sums, t0, sqrt_schedule, 
             coef += np.float64(a)
             if t % every == 0:
                 log_x[r, t // every - first] = xr
-                log_r[r, t // every - first] = (loss - optimum * coef) / t
+                log_r[r, t // every - first] = average_regret(loss, coef, optimum, t)
             lr = hpr[0] * (1.0 / math.sqrt(t)) if sqrt_schedule else hpr[0]
             xr = _update(kind, xr, a, lr, t, hpr, s32r, s64r)
             xr = min(max(xr, lo), hi)

@@ -6,9 +6,9 @@ Each optimizer's best grid point is the one with the lowest final training loss,
 
 import math
 import os
-from dataclasses import asdict
 
-from .training import TAGS
+from ..realdata.training import TAGS
+from .summary import write_summary
 
 FIGURE = "figure2.png"
 
@@ -24,9 +24,9 @@ def best_runs(results):
     return {name: r for name, (_, r) in best.items()}
 
 
-def write_summary(run_dir, command, experiment, settings, split, device, results, interrupted):
-    """Writes ``summary.json``: settings, data set, per run the final values and TensorBoard folder, the best runs."""
-    import json
+def write_realdata_summary(run_dir, command, experiment, settings, split, device, results, interrupted, files):
+    """Writes ``summary.json`` (``summary.write_summary``): data set, per run the final values and TensorBoard
+    folder, the best runs."""
 
     def row(r):
         values = {"train_loss": r.final("loss"), "train_acc": r.final("acc")}
@@ -45,27 +45,21 @@ def write_summary(run_dir, command, experiment, settings, split, device, results
             "tensorboard_dir": os.path.relpath(r.tb_dir, run_dir),
         }
 
-    summary = {
-        "command": command,
-        "description": experiment.description,
-        "interrupted": interrupted,
-        "settings": asdict(settings),
-        "dataset": split.name,
-        "train_examples": len(split.train[1]),
-        "test_examples": len(split.test[1]),
-        "iterations_per_epoch": math.ceil(len(split.train[1]) / settings.batch_size),
-        "device": device,
-        "schedule": experiment.schedule,
-        "selection": "per optimizer, the grid point with the lowest final training loss (mean over the last epoch)",
-        "tags": TAGS,
-        "runs": [row(r) for r in results],
-        "best": {name: {"lr": r.lr, "beta2": r.beta2, "train_loss": r.final("loss")}
-                 for name, r in best_runs(results).items()},
-        "figure": FIGURE,
-    }
-    with open(os.path.join(run_dir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2, default=float)
-    return summary
+    return write_summary(
+        run_dir, command, settings, interrupted, files,
+        description=experiment.description,
+        dataset=split.name,
+        train_examples=len(split.train[1]),
+        test_examples=len(split.test[1]),
+        iterations_per_epoch=math.ceil(len(split.train[1]) / settings.batch_size),
+        device=device,
+        schedule=experiment.schedule,
+        selection="per optimizer, the grid point with the lowest final training loss (mean over the last epoch)",
+        tags=TAGS,
+        runs=[row(r) for r in results],
+        best={name: {"lr": r.lr, "beta2": r.beta2, "train_loss": r.final("loss")}
+              for name, r in best_runs(results).items()},
+    )
 
 
 def format_table(results, with_test):

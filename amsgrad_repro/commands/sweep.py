@@ -5,72 +5,43 @@ the end of each run is kept (x_{T+1} and R_T/T). It maps where Adam fails on a f
 problem after the betas (Theorems 2 and 3, any β1 < √β2), while for a fixed problem a β2 close enough to 1 makes
 Adam converge (Zhang et al., NeurIPS 2022).
 
-Grids (``--beta1``, ``--beta2``, ``--lr``) are comma lists or ``lin:``, ``log:`` and ``1-log:`` ranges (see ``grids``).
+Grids (``--beta1``, ``--beta2``, ``--lr``) are comma lists or ``lin:``, ``log:`` and ``1-log:`` ranges (see
+``commands.grids``).
 
-Outputs, in a fresh ``<out>/sweep-<problem>-<optimizer>-<stamp>/``: ``sweep.csv`` (one row per run),
+Outputs, in a fresh ``<logdir>/sweep-<problem>-<optimizer>-<stamp>/``: ``sweep.csv`` (one row per run),
 ``sweep_summary.csv`` (with ``--seeds`` > 1: mean, std and 10-90 % over seeds per cell), ``heatmap_x.png`` (mean
 final x over β1 × β2, one panel per lr, with the line β1 = √β2), ``heatmap_regret.png`` (R_T/T) and
 ``summary.json``.
 """
 
 import csv
-import json
 import os
-import sys
 import time
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from . import experiment, optimizers
-from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid
-from .heatmaps import TEXT_CELLS, heatmap
-from .settings import RUN_HELP, choice, non_negative_int, positive_int, setting
-
-
-def kernel_optimizer(text):
-    """A registry name whose optimizer has a fused kernel (the sweep runs only on the fused engine)."""
-    spec = optimizers.get(text)
-    if spec.kernel is None:
-        with_kernel = ", ".join(s.name for s in optimizers.SPECS if s.kernel is not None)
-        raise ValueError(f"{text!r} has no fused kernel and the sweep runs only on the fused engine; "
-                         f"choose from {with_kernel}")
-    return spec.name
-
-
-
-
-@dataclass(frozen=True)
-class SweepSettings:
-    """One invocation of ``python -m amsgrad_repro sweep``."""
-
-    problem: str = setting("online", choice(*experiment.PRESETS), f"problem: {', '.join(experiment.PRESETS)}")
-    optimizer: str = setting("adam", kernel_optimizer, "one optimizer with a fused kernel")
-    beta1: Grid = setting(beta_grid("lin:0:0.95:20"), beta_grid, f"beta1 values: {GRID_SYNTAX}")
-    beta2: Grid = setting(beta_grid("1-log:1:1e-6:25"), beta_grid,
-                          "beta2 values, same syntax; 1-log:1e-1:1e-4:4 means 0.9,0.99,0.999,0.9999")
-    lr: Grid = setting(lr_grid("0.01"), lr_grid, "learning rates, same syntax; one heatmap panel each")
-    steps: int = setting(1_000_000, positive_int, "number of steps T of every run")
-    schedule: str = setting("constant", choice("constant", "sqrt"), RUN_HELP["schedule"])
-    seed: int = setting(0, non_negative_int, "seed of the stochastic problem's generator (the first, with --seeds)")
-    seeds: int = setting(1, positive_int, "seeds seed..seed+K-1 per cell (stochastic problems)")
-    out: str = setting("logs", str, "directory in which a fresh sweep-<problem>-<optimizer>-<time> directory is made")
+from .. import experiment
+from ..errors import UsageError
+from ..optim import registry
+from ..reports.heatmaps import TEXT_CELLS, heatmap
+from ..reports.summary import problem_record, write_summary
+from .orchestration import finish, make_run_dir, problem_for
 
 
 def check(settings):
-    """Errors found after parsing, as ``cli.UsageError``."""
-    from . import cli, fused
+    """Errors found after parsing, as ``UsageError``; returns (spec, reference problem)."""
+    from ..engines import fused
 
-    spec = optimizers.get(settings.optimizer)
+    spec = registry.get(settings.optimizer)
     for name in ("beta1", "beta2"):
         if name not in spec.uses and len(getattr(settings, name).values) > 1:
-            raise cli.UsageError(f"argument --{name}: {spec.name} does not read {name}, so its grid must be one value")
-    reference = cli.problem_for(settings.problem, settings.seed, settings.seeds)
+            raise UsageError(f"argument --{name}: {spec.name} does not read {name}, so its grid must be one value")
+    reference = problem_for(settings.problem, settings.seed, settings.seeds)
     try:
-        fused.hyperparameters(spec, optimizers.Hyper(settings.lr.values[0], settings.beta1.values[0],
-                                                     settings.beta2.values[0]))
+        fused.hyperparameters(spec, registry.Hyper(settings.lr.values[0], settings.beta1.values[0],
+                                                   settings.beta2.values[0]))
     except fused.Unsupported as error:
-        raise cli.UsageError(f"argument --optimizer: {error}") from None
+        raise UsageError(f"argument --optimizer: {error}") from None
     return spec, reference
 
 
@@ -80,14 +51,14 @@ def run_grid(settings, spec, lr):
 
     Run r = ((i·|β2|) + j)·K + k is cell (β1_i, β2_j) on seed k; it reads coefficient row k, a fresh problem.
     """
-    from . import fused
+    from ..engines import fused
 
     b1s, b2s, k = settings.beta1.values, settings.beta2.values, settings.seeds
     problems = [experiment.make_problem(settings.problem, settings.seed + s) for s in range(k)]
     hp = []
     for b1 in b1s:
         for b2 in b2s:
-            kind, row = fused.hyperparameters(spec, optimizers.Hyper(lr=lr, beta1=b1, beta2=b2))
+            kind, row = fused.hyperparameters(spec, registry.Hyper(lr=lr, beta1=b1, beta2=b2))
             hp.extend([row] * k)
     rows = np.tile(np.arange(k), len(b1s) * len(b2s))
     reference = problems[0]
@@ -137,13 +108,10 @@ def format_grid(settings, lr, x):
     return "\n".join(lines)
 
 
-def run_sweep(command, settings):
+def main(command, settings):
     """Runs the grid at every lr; writes the CSVs, heatmaps and summary.json; returns the exit status."""
-    from . import cli
-
     spec, reference = check(settings)
-    name = f"sweep-{settings.problem}-{spec.name.replace(':', '.')}"
-    run_dir = cli.make_run_dir(settings.out, name, "--out")
+    run_dir = make_run_dir(settings.logdir, f"sweep-{settings.problem}-{spec.name.replace(':', '.')}")
     n_runs = len(settings.beta1.values) * len(settings.beta2.values) * settings.seeds
     print(f"run directory: {run_dir}")
     results, timings, interrupted = [], [], False
@@ -164,19 +132,13 @@ def run_sweep(command, settings):
         write_csvs(run_dir, settings, results)
         files = ["sweep.csv"] + (["sweep_summary.csv"] if settings.seeds > 1 else [])
         files += draw(run_dir, settings, spec, reference, results)
-    with open(os.path.join(run_dir, "summary.json"), "w") as f:
-        json.dump({"interrupted": interrupted, "settings": asdict(settings), "runs_per_lr": n_runs,
-                   "problem": {"class": type(reference).__name__, "optimum": reference.optimum,
-                               "domain": list(reference.domain)},
-                   "timings": timings, "files": files}, f, indent=2)
-    if interrupted:
-        done = ", ".join(f"{lr:g}" for lr, _, _ in results) or "none"
-        print(f"interrupted: results of the finished lr values ({done}) are in {run_dir}", file=sys.stderr)
-        return 130
-    total = sum(t["seconds"] for t in timings)
-    print(f"grid time {total:.2f} s, {n_runs * len(results) * settings.steps / total:,.0f} run-steps/s; "
-          f"wrote {', '.join(files)} in {run_dir}")
-    return 0
+    files.append("summary.json")
+    write_summary(run_dir, command, settings, interrupted, files, problem=problem_record(reference),
+                  runs_per_lr=n_runs, timings=timings)
+    if results and not interrupted:
+        total = sum(t["seconds"] for t in timings)
+        print(f"grid time {total:.2f} s, {n_runs * len(results) * settings.steps / total:,.0f} run-steps/s")
+    return finish(run_dir, settings.logdir, interrupted, files)
 
 
 def draw(run_dir, settings, spec, reference, results):
@@ -197,20 +159,3 @@ def draw(run_dir, settings, spec, reference, results):
         f"Average regret $R_T/T$ of {where}", "$R_T/T$", kind="regret",
     )
     return ["heatmap_x.png", "heatmap_regret.png"]
-
-
-def register(commands):
-    """Adds the ``sweep`` subcommand to the CLI's subparsers."""
-    from . import cli
-
-    sub = commands.add_parser(
-        "sweep",
-        help="run one optimizer over a beta1 x beta2 (x lr x seed) grid on the fused engine; draw heatmaps",
-        description="Run one optimizer over a beta1 x beta2 grid (per lr, and per seed on stochastic problems), "
-        "all runs of one lr as one fused batch on every core. Grids are " + GRID_SYNTAX + "; 1-log spaces "
-        "1 - beta log-evenly (1-log:1e-1:1e-4:4 = 0.9,0.99,0.999,0.9999). Writes sweep.csv, heatmap_x.png, "
-        "heatmap_regret.png and summary.json (and sweep_summary.csv with --seeds > 1) into a fresh "
-        "sweep-<problem>-<optimizer>-<time> directory under --out.",
-    )
-    cli.add_settings(sub, SweepSettings)
-    sub.set_defaults(handler=run_sweep, settings_cls=SweepSettings)

@@ -20,56 +20,13 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from . import datasets, optimizers
-from .realdata_report import FIGURE, draw, format_table, write_summary
-from .settings import beta, choice, non_negative_int, optimizer_list, positive_float, positive_int, setting
-from .runs import RunInterrupted
-from .training import train
-
-
-def listed(parse, what):
-    """A parser of comma lists for ``parse``: a tuple in the given order, repeats dropped."""
-
-    def parse_list(text):
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        if not items:
-            raise ValueError(f"expected a comma-separated list of {what}, got {text!r}")
-        return tuple(dict.fromkeys(parse(item) for item in items))
-
-    parse_list.__name__ = f"{parse.__name__}_list"
-    return parse_list
-
-
-positive_float_list = listed(positive_float, "positive numbers")
-beta_list = listed(beta, "betas in [0, 1)")
-
-
-@dataclass(frozen=True)
-class RealDataSettings:
-    """One invocation of ``python -m amsgrad_repro logreg|mlp|cifarnet``; the defaults are those of ``logreg``."""
-
-    dataset: str = setting(
-        "mnist", choice(*datasets.DATASETS), "mnist, cifar10, or digits (8x8 MNIST stand-in bundled with scikit-learn)"
-    )
-    data_dir: str = setting("data", str, "directory holding the MNIST IDX files or the CIFAR-10 python batches")
-    optimizers: tuple = setting(("adam", "amsgrad"), optimizer_list, "comma list of registry names or module:Class")
-    lr: tuple = setting((1e-3,), positive_float_list, "comma list of step sizes alpha for the grid search")
-    beta1: float = setting(0.9, beta, "beta1 in [0, 1); the paper fixes 0.9")
-    beta2: tuple = setting((0.99,), beta_list, "comma list of beta2 for the grid search; the paper's is 0.99,0.999")
-    epochs: int = setting(10, positive_int, "passes over the training set")
-    batch_size: int = setting(128, positive_int, "minibatch size (the paper's: 128)")
-    seed: int = setting(0, non_negative_int, "seed of the initial weights, data order, dropout and the digits split")
-    device: str = setting("auto", choice("auto", "cpu", "cuda"), "auto = cuda when available, else cpu")
-    log_every: int = setting(10, positive_int, "TensorBoard batch metrics every N iterations")
-    logdir: str = setting("logs", str, "directory that holds one run directory per invocation")
-
-
-@dataclass(frozen=True)
-class CifarnetSettings(RealDataSettings):
-    """One invocation of ``python -m amsgrad_repro cifarnet``."""
-
-    dataset: str = setting("cifar10", choice(*datasets.DATASETS), "cifar10 (CIFARNET takes 32x32 colour images)")
-    epochs: int = setting(5, positive_int, "passes over the training set")
+from ..errors import UsageError
+from ..optim import registry
+from ..realdata import datasets
+from ..reports.realdata_report import FIGURE, draw, format_table, write_realdata_summary
+from ..runs.interrupt import RunInterrupted
+from .orchestration import check_buildable, finish, make_run_dir
+from .settings import CifarnetSettings, RealDataSettings
 
 
 @dataclass(frozen=True)
@@ -103,8 +60,6 @@ def resolve_device(name):
     """``auto`` -> cuda when available, else cpu. Raises UsageError when cuda is asked for and absent."""
     import torch
 
-    from .cli import UsageError
-
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
@@ -114,8 +69,6 @@ def resolve_device(name):
 
 def check(command, settings):
     """Rejects combinations the parsers cannot see, before any data is read. Raises UsageError."""
-    from .cli import UsageError
-
     if command == "cifarnet" and settings.dataset != "cifar10":
         raise UsageError(f"argument --dataset: cifarnet takes 32x32 colour images, so only cifar10, "
                          f"got {settings.dataset!r}")
@@ -123,8 +76,6 @@ def check(command, settings):
 
 def load(settings):
     """The data set named by ``settings``; a missing or broken file becomes a UsageError naming ``--data-dir``."""
-    from .cli import UsageError
-
     try:
         return datasets.load_dataset(settings.dataset, settings.data_dir, settings.seed)
     except datasets.DataError as error:
@@ -132,18 +83,18 @@ def load(settings):
         raise UsageError(f"argument --data-dir: {error}{hint}") from None
 
 
-def run_command(command, settings):
+def main(command, settings):
     """Runs the grid for every optimizer, then writes summary.json, figure2.png and the table; returns the status."""
-    from .cli import check_optimizers, make_run_dir
+    from ..realdata.training import train
 
     check(command, settings)
     experiment = EXPERIMENTS[command]
     device = resolve_device(settings.device)
     split = load(settings)
-    specs = [optimizers.get(name) for name in settings.optimizers]
-    check_optimizers(settings.optimizers, optimizers.Hyper(lr=settings.lr[0], beta1=settings.beta1,
-                                                           beta2=settings.beta2[0]))
-    run_dir = make_run_dir(settings.logdir, command, "--logdir")
+    specs = [registry.get(name) for name in settings.optimizers]
+    for spec in specs:
+        check_buildable(spec, settings.hyper(settings.lr[0], settings.beta2[0]))
+    run_dir = make_run_dir(settings.logdir, command)
     print(f"run directory: {run_dir} ({command} on {split.name}, {len(split.train[1])} training examples, {device})")
     results, interrupted = [], False
     try:
@@ -156,30 +107,11 @@ def run_command(command, settings):
         interrupted = True
     except KeyboardInterrupt:  # between two runs: nothing partial to keep
         interrupted = True
-    write_summary(run_dir, command, experiment, settings, split, device, results, interrupted)
+    files = ["summary.json", FIGURE]
+    write_realdata_summary(run_dir, command, experiment, settings, split, device, results, interrupted, files)
     draw(run_dir, command, experiment, settings, split, results)
     print(format_table(results, experiment.test_loss))
-    if interrupted:
-        print(f"interrupted: partial TensorBoard logs, summary.json and {FIGURE} are in {run_dir}", file=sys.stderr)
-        return 130
-    print(f"wrote {run_dir}/summary.json and {FIGURE}; view with: tensorboard --logdir {settings.logdir}")
-    return 0
-
-
-def register(commands):
-    """Adds the ``logreg``, ``mlp`` and ``cifarnet`` subcommands to the CLI's subparsers."""
-    from .cli import add_settings
-
-    for name, experiment in EXPERIMENTS.items():
-        sub = commands.add_parser(
-            name,
-            help=f"Figure 2: {experiment.description}",
-            description=f"Section 5, Figure 2: {experiment.description}. Trains every optimizer at every (lr, beta2) "
-            "of the grid; writes TensorBoard runs, summary.json and figure2.png into a fresh run directory under "
-            "--logdir.",
-        )
-        add_settings(sub, experiment.settings_cls)
-        sub.set_defaults(handler=run_command, settings_cls=experiment.settings_cls)
+    return finish(run_dir, settings.logdir, interrupted, files)
 
 
 def time_logreg_epoch(dataset="digits", seed=0, data_dir="data"):
@@ -187,9 +119,11 @@ def time_logreg_epoch(dataset="digits", seed=0, data_dir="data"):
 
     Data loading and network construction are not timed. For the benchmark harness.
     """
+    from ..realdata.training import train
+
     settings = RealDataSettings(dataset=dataset, data_dir=data_dir, seed=seed, epochs=1, device="cpu")
     split = datasets.load_dataset(dataset, data_dir, seed)
     with tempfile.TemporaryDirectory() as run_dir:
-        result = train(EXPERIMENTS["logreg"], settings, split, optimizers.get("adam"), settings.lr[0],
+        result = train(EXPERIMENTS["logreg"], settings, split, registry.get("adam"), settings.lr[0],
                        settings.beta2[0], run_dir)
     return result.seconds

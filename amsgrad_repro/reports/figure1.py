@@ -6,14 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .runs import as_arrays  # noqa: E402
-
-
-def _group(trajectories):
-    groups = {}
-    for tr in trajectories:
-        groups.setdefault(tr.optimizer, []).append(tr)
-    return groups
+from ..runs.trajectory import as_arrays, by_optimizer  # noqa: E402
 
 
 def _band(ax, curves, color, name):
@@ -35,7 +28,7 @@ def figure1(problem, trajectories, path, title):
     Up to 10 optimizers share matplotlib's default colours and a legend inside the x_t panel; more get tab20's
     colours and a legend below both panels.
     """
-    groups = _group(trajectories)
+    groups = by_optimizer(trajectories)
     many = len(groups) > 10
     fig, (ax_r, ax_x) = plt.subplots(1, 2, figsize=(10, 4.6 + 0.12 * len(groups) if many else 3.8),
                                      constrained_layout=True)
@@ -57,29 +50,6 @@ def figure1(problem, trajectories, path, title):
         fig.legend(*ax_x.get_legend_handles_labels(), loc="outside lower center", ncol=5, fontsize=8)
     else:
         ax_x.legend(fontsize=8, loc="best")
-    fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def leaderboard_chart(problem, rows, path, title):
-    """Bars per optimizer, in leaderboard order: the mean of the last 10 % of x_t, and R_T/T (log scale)."""
-    names = [row["optimizer"] + f" [{row['engine']}]" for row in rows]
-    y = np.arange(len(rows))[::-1]
-    colors = ["#2166ac" if row["converged"] else "#b2182b" for row in rows]
-    fig, (ax_x, ax_r) = plt.subplots(1, 2, figsize=(10, 1.2 + 0.32 * len(rows)), sharey=True,
-                                     constrained_layout=True)
-    ax_x.barh(y, [row["tail_x"] for row in rows], color=colors)
-    ax_x.axvline(problem.optimum, color="0.3", ls="--", lw=0.8)
-    ax_x.set_xlim(problem.domain)
-    ax_x.set_xlabel("mean $x_t$ over the last 10 % (blue: reached $x^*$)")
-    ax_r.barh(y, [max(row["average_regret"], 1e-6) for row in rows], color=colors)
-    ax_r.set_xscale("log")
-    ax_r.set_xlabel("average regret $R_T/T$ (log scale)")
-    ax_x.set_yticks(y, names, fontsize=8)
-    for ax in (ax_x, ax_r):
-        ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)

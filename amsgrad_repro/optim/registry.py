@@ -1,6 +1,6 @@
 """The optimizer registry: one entry per optimizer, with its name, its torch factory and its fused kernel.
 
-Every factory builds a real class from torch.optim, pytorch-optimizer or this package's ``paper_optim``; nothing here
+Every factory builds a real class from torch.optim, pytorch-optimizer or this package's ``optim.paper``; nothing here
 re-implements an update. The fused kernels live in ``kernels`` and are held equal to these classes by the tests.
 
 Hyperparameters reach an optimizer through ``Hyper``. Each entry says which of them it reads (``uses``), so a sweep
@@ -10,10 +10,6 @@ over β1 cannot silently run an optimizer that ignores β1.
 import importlib
 from dataclasses import dataclass
 from typing import Callable
-
-import torch
-
-from . import paper_optim
 
 
 @dataclass(frozen=True)
@@ -45,37 +41,47 @@ class OptimizerSpec:
     kernel: str | None = None
 
 
-def _torch(cls_name, **fixed):
+def _module(library):
+    """The module a library's classes come from, imported on use (torch alone takes a second to import)."""
+    if library == "torch":
+        import torch
+
+        return torch.optim
+    if library == "paper":
+        from . import paper
+
+        return paper
+    import pytorch_optimizer
+
+    return pytorch_optimizer
+
+
+def _builder(library, cls_name, betas=True, renamed=(), **fixed):
+    """A factory of ``library.cls_name`` given lr, ``betas=(beta1, beta2)`` when ``betas``, and for each
+    (keyword, "beta1" or "beta2") pair of ``renamed`` that beta under the class's own keyword."""
+
     def build(params, h):
-        return getattr(torch.optim, cls_name)(params, **h.kwargs(lr=h.lr, **fixed))
+        chosen = {"lr": h.lr, **({"betas": h.betas} if betas else {}), **{k: getattr(h, v) for k, v in renamed}}
+        return getattr(_module(library), cls_name)(params, **h.kwargs(**chosen, **fixed))
 
     return build
+
+
+def _torch(cls_name, **fixed):
+    return _builder("torch", cls_name, betas=False, **fixed)
 
 
 def _torch_betas(cls_name, **fixed):
-    def build(params, h):
-        return getattr(torch.optim, cls_name)(params, **h.kwargs(lr=h.lr, betas=h.betas, **fixed))
-
-    return build
+    return _builder("torch", cls_name, **fixed)
 
 
 def _paper(cls_name, **fixed):
-    def build(params, h):
-        return getattr(paper_optim, cls_name)(params, **h.kwargs(lr=h.lr, betas=h.betas, **fixed))
-
-    return build
+    return _builder("paper", cls_name, **fixed)
 
 
 def _pytorch_optimizer(cls_name, **fixed):
     """A pytorch-optimizer class given lr and ``betas=(beta1, beta2)``; every class used here takes both."""
-
-    def build(params, h):
-        import pytorch_optimizer  # imported on use: it adds 0.5 s to every start-up
-
-        return getattr(pytorch_optimizer, cls_name)(params, **h.kwargs(lr=h.lr, betas=h.betas, **fixed))
-
-    return build
-
+    return _builder("pytorch_optimizer", cls_name, **fixed)
 
 
 LR_BETAS = ("lr", "beta1", "beta2")
@@ -92,7 +98,7 @@ SPECS = [
     OptimizerSpec("sgd", _torch("SGD"), "torch.optim.SGD, no momentum", ("lr",), "sgd"),
     OptimizerSpec(
         "sgd-momentum",
-        lambda params, h: torch.optim.SGD(params, **h.kwargs(lr=h.lr, momentum=h.beta1)),
+        _builder("torch", "SGD", betas=False, renamed=[("momentum", "beta1")]),
         "torch.optim.SGD(momentum=beta1), heavy-ball, dampening 0",
         ("lr", "beta1"),
         "sgd_momentum",
@@ -100,37 +106,37 @@ SPECS = [
     OptimizerSpec("adagrad", _torch("Adagrad"), "torch.optim.Adagrad", ("lr",), "adagrad"),
     OptimizerSpec(
         "rmsprop",
-        lambda params, h: torch.optim.RMSprop(params, **h.kwargs(lr=h.lr, alpha=h.beta2)),
+        _builder("torch", "RMSprop", betas=False, renamed=[("alpha", "beta2")]),
         "torch.optim.RMSprop(alpha=beta2), not centered, no momentum",
         ("lr", "beta2"),
         "rmsprop",
     ),
-    # The paper's algorithms as printed (paper_optim): no bias correction, no eps.
+    # The paper's algorithms as printed (optim.paper): no bias correction, no eps.
     OptimizerSpec(
         "amsgrad-paper",
         _paper("AMSGradPaper"),
-        "paper_optim.AMSGradPaper: Algorithm 2, max of the raw v, no bias correction, no eps",
+        "optim.paper.AMSGradPaper: Algorithm 2, max of the raw v, no bias correction, no eps",
         LR_BETAS,
         "amsgrad_paper",
     ),
     OptimizerSpec(
         "adam-paper",
         _paper("AdamPaper"),
-        "paper_optim.AdamPaper: Algorithm 1, no bias correction, no eps",
+        "optim.paper.AdamPaper: Algorithm 1, no bias correction, no eps",
         LR_BETAS,
         "adam_paper",
     ),
     OptimizerSpec(
         "adamnc",
-        lambda params, h: paper_optim.AdamNC(params, **h.kwargs(lr=h.lr, beta1=h.beta1)),
-        "paper_optim.AdamNC: Algorithm 1 with beta2_t = 1 - 1/t, no bias correction, no eps",
+        _builder("paper", "AdamNC", betas=False, renamed=[("beta1", "beta1")]),
+        "optim.paper.AdamNC: Algorithm 1 with beta2_t = 1 - 1/t, no bias correction, no eps",
         ("lr", "beta1"),
         "adamnc",
     ),
     OptimizerSpec(
         "adamx",
         _paper("AdamX"),
-        "paper_optim.AdamX (Tran & Phong 2019): AMSGrad with v_hat rescaled by (1-b1_t)^2/(1-b1_{t-1})^2; "
+        "optim.paper.AdamX (Tran & Phong 2019): AMSGrad with v_hat rescaled by (1-b1_t)^2/(1-b1_{t-1})^2; "
         "beta1_t = beta1*lambda^(t-1), lambda = --opt-args beta1_decay (default 1: equals amsgrad-paper)",
         LR_BETAS,
         "adamx",
@@ -183,6 +189,8 @@ def import_class(path):
         cls = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as error:
         raise ValueError(f"cannot import optimizer class {path!r}: {error}") from None
+    import torch
+
     if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
         raise ValueError(f"{path!r} is not a torch.optim.Optimizer subclass")
     return cls

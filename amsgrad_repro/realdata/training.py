@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass, field
 
 import torchbearer
-from torchbearer.callbacks import Callback, TensorBoard
+from torchbearer.callbacks import Callback
 
-from . import optimizers
-from .runs import CtrlC, RunInterrupted
-from .trial import StopOnCtrlC
+from ..engines.tensorboard import IndexedTensorBoard
+from ..engines.trial import StopOnCtrlC
+from ..runs.interrupt import CtrlC, RunInterrupted
 
 TAGS = {
     "train_loss": "batch/running_loss",  # torchbearer's running mean of the last 50 minibatch losses
@@ -51,39 +51,24 @@ class RunResult:
         return f"{self.optimizer} (α={self.lr:g}{beta2})"
 
 
-class IterationTensorBoard(TensorBoard):
-    """torchbearer's TensorBoard callback with one x-axis for the whole run: the iteration t = 1, 2, ... across epochs.
+def iteration(state):
+    """The iteration t = 1, 2, ... counted across epochs: one x-axis for the whole run, as in Figure 2."""
+    return state[torchbearer.EPOCH] * state[torchbearer.TRAIN_STEPS] + state[torchbearer.BATCH] + 1
 
-    The parent writes batch metrics per epoch into ``epoch-<n>/`` folders, each restarting at step 0; this keeps its
-    writer and directory handling (``<log_dir>/<Model>_<comment>/``) and writes ``batch/<metric>`` and ``batch/lr``
-    every ``every`` iterations and ``epoch/<metric>`` at the epoch's last iteration into that one folder, so every
-    optimizer's curves overlay in TensorBoard as in Figure 2.
 
-    State keys read: ``EPOCH``, ``TRAIN_STEPS``, ``BATCH``, ``METRICS``, ``OPTIMIZER``.
-    """
+def batch_scalars(state):
+    """Every batch metric as ``batch/<name>``, and ``batch/lr``: the step size of the step just taken (a LambdaLR
+    placed after the TensorBoard callback has not stepped yet)."""
+    metrics = state[torchbearer.METRICS]
+    return [*(("batch/" + name, value) for name, value in metrics.items()),
+            (TAGS["lr"], state[torchbearer.OPTIMIZER].param_groups[0]["lr"])]
 
-    def __init__(self, log_dir, comment, every):
-        super().__init__(log_dir=log_dir, write_graph=False, write_batch_metrics=False, write_epoch_metrics=True,
-                         comment=comment)
-        self.every = every
 
-    @staticmethod
-    def iteration(state):
-        return state[torchbearer.EPOCH] * state[torchbearer.TRAIN_STEPS] + state[torchbearer.BATCH] + 1
-
-    def on_step_training(self, state):
-        t = self.iteration(state)
-        if t % self.every == 0:
-            for name, value in state[torchbearer.METRICS].items():
-                self.add_metric(self.writer.add_scalar, "batch/" + name, value, t)
-            # The step just taken used this lr: a LambdaLR placed after this callback has not stepped yet.
-            self.writer.add_scalar(TAGS["lr"], state[torchbearer.OPTIMIZER].param_groups[0]["lr"], t)
-
-    def on_end_epoch(self, state):
-        t = (state[torchbearer.EPOCH] + 1) * state[torchbearer.TRAIN_STEPS]
-        for name, value in state[torchbearer.METRICS].items():
-            if not name.startswith("running_"):
-                self.add_metric(self.writer.add_scalar, "epoch/" + name, value, t)
+def epoch_scalars(state):
+    """Each epoch metric as ``epoch/<name>`` at the epoch's last iteration."""
+    t = (state[torchbearer.EPOCH] + 1) * state[torchbearer.TRAIN_STEPS]
+    return [("epoch/" + name, value, t) for name, value in state[torchbearer.METRICS].items()
+            if not name.startswith("running_")]
 
 
 class Recorder(Callback):
@@ -169,15 +154,15 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
     from torchbearer import Trial
     from torchbearer.callbacks import LambdaLR
 
-    from .experiment import sqrt_decay
+    from ..experiment import sqrt_decay
     from .networks import build_network
 
     model = build_network(experiment.network, split.input_shape, split.num_classes, settings.seed).to(device)
-    hyper = optimizers.Hyper(lr=lr, beta1=settings.beta1, beta2=settings.beta2[0] if beta2 is None else beta2)
-    optimizer = spec.build(model.parameters(), hyper)
+    optimizer = spec.build(model.parameters(), settings.hyper(lr, settings.beta2[0] if beta2 is None else beta2))
     comment = run_label(spec, lr, beta2)
     result = RunResult(spec.name, lr, beta2, tb_dir=os.path.join(run_dir, f"{type(model).__name__}_{comment}"))
-    board = IterationTensorBoard(run_dir, comment, settings.log_every)
+    board = IndexedTensorBoard(run_dir, comment, settings.log_every, iteration, batch_scalars, epoch_scalars,
+                               per_epoch=False)
     recorder = Recorder(result, stream, settings.epochs)
     ctrl_c = CtrlC()
     callbacks = [recorder, board, StopOnCtrlC(ctrl_c)]

@@ -14,9 +14,12 @@ import numpy as np
 import torch
 from tensorboardX import SummaryWriter
 
+from ..experiment import average_regret
+from ..runs.interrupt import CtrlC, RunInterrupted
+from ..runs.layout import TAGS, tb_dir
+from ..runs.trajectory import Trajectory
 from . import kernels
-from .runs import TAGS, CtrlC, RunInterrupted, Trajectory, tb_dir
-from .trial import report
+from .progress import report
 
 CHUNK = 1 << 17  # steps per kernel call
 
@@ -111,16 +114,17 @@ class Batch:
 
     def average_regret(self):
         """R_T/T of every run after the steps taken so far."""
-        return (self.sums[:, 0] - self.optimum * self.sums[:, 1]) / max(self.t, 1)
+        return average_regret(self.sums[:, 0], self.sums[:, 1], self.optimum, max(self.t, 1))
 
 
-def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True):
-    """The fused counterpart of ``trial.run``: same arguments, same ``Trajectory``, same TensorBoard layout and tags.
+def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True):
+    """The fused counterpart of ``trial.run``, with the kernel row ``kernel`` = ``hyperparameters(spec, hyper)`` in
+    place of the hyperparameters: the same ``Trajectory``, TensorBoard layout and tags.
 
     Raises:
         RunInterrupted: on Ctrl-C, at the end of the current chunk, after the writer was closed.
     """
-    kind, hp = hyperparameters(spec, hyper)
+    kind, hp = kernel
     batch = Batch(kind, hp[None, :], [problem], [0], problem.domain, problem.optimum, settings.schedule,
                   settings.every)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
@@ -140,16 +144,9 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
             if progress and settings.steps >= 20 * CHUNK and batch.t >= next_report:
                 report(sys.stderr, f"{spec.name} [fused]", batch.t, settings.steps, live)
                 next_report += settings.steps // 10
-    _finish(trajectory, batch, start, interrupted=ctrl_c.requested)
+    trajectory.finish(start, batch.t, batch.x[0], batch.average_regret()[0], ctrl_c.requested)
     writer.close()
     if ctrl_c.requested:
         raise RunInterrupted(trajectory)
     return trajectory
 
-
-def _finish(trajectory, batch, start, interrupted):
-    trajectory.seconds = time.perf_counter() - start
-    trajectory.steps_done = batch.t
-    trajectory.final_x = float(batch.x[0])
-    trajectory.final_average_regret = float(batch.average_regret()[0])
-    trajectory.interrupted = interrupted

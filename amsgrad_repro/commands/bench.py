@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,26 +24,11 @@ import torchbearer
 from torchbearer.callbacks import TensorBoard, on_step_training
 from torchbearer.metrics import Metric, to_dict
 
-from . import experiment, fused, optimizers, realdata, trial
-from .settings import RunSettings, positive_int, setting
-
-
-@dataclass(frozen=True)
-class BenchSettings:
-    """One benchmark run."""
-
-    repeats: int = setting(3, positive_int, "repeats per row; the table shows medians")
-    torch_steps: int = setting(5000, positive_int, "steps per repeat for the per-step Python rows")
-    fused_steps: int = setting(6_000_000, positive_int, "steps per repeat for the fused one-run row")
-    runs: int = setting(1024, positive_int, "runs of the vectorised fused row")
-    run_steps: int = setting(200_000, positive_int, "steps of each run in the vectorised fused row")
-    end_to_end: str = setting("yes", lambda text: _yes_no(text), "time the default online/stochastic commands")
-
-
-def _yes_no(text):
-    if text not in ("yes", "no"):
-        raise ValueError(f"expected yes or no, got {text!r}")
-    return text
+from .. import experiment
+from ..engines import fused, reference, trial
+from ..optim import registry
+from .realdata import time_logreg_epoch
+from .settings import RunSettings
 
 
 def seed_style(steps, logdir):
@@ -88,28 +72,24 @@ def seed_style(steps, logdir):
 
 def engine_trial(steps, logdir, log_every):
     settings = RunSettings(steps=steps, log_every=log_every)
-    result = trial.run(experiment.Online(), optimizers.get("adam"), settings.hyper(), settings, logdir, "bench", 0,
+    result = trial.run(experiment.Online(), registry.get("adam"), settings.hyper(), settings, logdir, "bench", 0,
                        progress=False)
     return result.seconds
 
 
 def plain_loop(steps):
+    """Seconds of ``engines.reference.torch_loop`` with Adam on the online problem."""
     problem = experiment.Online()
     optimizer = torch.optim.Adam([problem.x], lr=1e-3, betas=(0.9, 0.99))
     start = time.perf_counter()
-    for t in range(steps):
-        optimizer.zero_grad()
-        problem(None, {torchbearer.BATCH: t}).backward()
-        optimizer.step()
-        with torch.no_grad():
-            problem.x.clamp_(-1.0, 1.0)
+    reference.torch_loop(problem, optimizer, steps)
     return time.perf_counter() - start
 
 
 def fused_batch(runs, steps):
     """Seconds for ``runs`` Adam runs of ``steps`` steps on the online problem, logging only at the end."""
     problem = experiment.Online()
-    kind, hp = fused.hyperparameters(optimizers.get("adam"), optimizers.Hyper())
+    kind, hp = fused.hyperparameters(registry.get("adam"), registry.Hyper())
     batch = fused.Batch(kind, np.repeat(hp[None], runs, axis=0), [problem], np.zeros(runs, np.int64),
                         problem.domain, problem.optimum, "constant", every=steps)
     start = time.perf_counter()
@@ -145,7 +125,7 @@ def measure(settings):
     rate("fused engine, one run", settings.fused_steps, lambda: fused_batch(1, settings.fused_steps))
     rate(f"fused engine, {settings.runs} runs (run-steps/s)", settings.runs * settings.run_steps,
          lambda: fused_batch(settings.runs, settings.run_steps))
-    values = [realdata.time_logreg_epoch("digits") for _ in range(settings.repeats)]
+    values = [time_logreg_epoch("digits") for _ in range(settings.repeats)]
     rows.append(("logreg, one epoch on digits (1438 images, batch 128, Adam)", "s", statistics.median(values), values))
     if settings.end_to_end == "yes":
         for command in ("online", "stochastic"):
@@ -166,7 +146,7 @@ def format_rows(rows):
     return "\n".join(lines)
 
 
-def run_bench(command, settings):
+def main(command, settings):
     print(f"benchmark: {settings}, torch {torch.__version__}, {os.cpu_count()} cores")
     print(format_rows(measure(settings)))
     return 0

@@ -1,0 +1,145 @@
+"""What every command that trains optimizers shares: checking optimizers and problems, choosing each optimizer's
+engine once, making the run directory, training every optimizer and seed, and ending the run.
+
+Errors found here are ``errors.UsageError`` with a message that names the flag.
+"""
+
+import sys
+from dataclasses import dataclass
+
+from .. import experiment
+from ..errors import UsageError
+from ..optim import registry
+from ..runs.interrupt import RunInterrupted
+from ..runs.layout import label, new_run_dir
+from .parsers import FLOAT32_MAX
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One optimizer of a run: its registry entry, its engine, and for the fused engine its kernel row."""
+
+    spec: registry.OptimizerSpec
+    engine: str  # "fused" or "torchbearer"
+    kernel: tuple | None = None  # fused.hyperparameters(spec, hyper)
+
+
+def check_buildable(spec, hyper):
+    """Builds ``spec`` once on a dummy parameter, so that a bad class or argument fails before any run.
+
+    Raises:
+        UsageError: naming ``--optimizers`` (or ``--opt-args``) and the optimizer's own complaint.
+    """
+    import torch
+
+    try:
+        spec.build([torch.zeros(1, requires_grad=True)], hyper)
+    except (TypeError, ValueError, NotImplementedError) as error:
+        raise _build_error(spec, hyper, error) from None
+
+
+def _build_error(spec, hyper, error):
+    flag = "--opt-args" if hyper.extra else "--optimizers"
+    return UsageError(f"argument {flag}: {spec.name} cannot be built with these settings: {error}")
+
+
+def plan(names, hyper, choice):
+    """A ``Plan`` per optimizer under ``--engine choice``: ``auto`` takes the fused engine when the optimizer has a
+    kernel for its options, else torchbearer.
+
+    Raises:
+        UsageError: an optimizer cannot be built, or ``--engine fused`` and it has no kernel for its options.
+    """
+    from ..engines import fused
+
+    plans = []
+    for name in names:
+        spec = registry.get(name)
+        if choice != "torchbearer":
+            try:
+                plans.append(Plan(spec, "fused", fused.hyperparameters(spec, hyper)))
+                continue
+            except fused.Unsupported as error:
+                if choice == "fused":
+                    raise UsageError(f"argument --engine: {error}") from None
+            except (TypeError, ValueError, NotImplementedError) as error:
+                raise _build_error(spec, hyper, error) from None
+        check_buildable(spec, hyper)
+        plans.append(Plan(spec, "torchbearer"))
+    return plans
+
+
+def problem_for(name, seed, seeds=1, overrides=None):
+    """The preset ``name`` with ``overrides``, checked: each override must be a parameter of the preset, s·C must
+    fit float32, and several seeds need a stochastic problem.
+
+    Raises:
+        UsageError: naming the flag.
+    """
+    from ..presets import PRESETS
+
+    overrides = overrides or {}
+    params = PRESETS[name][1]
+    for key in overrides:
+        if key not in params:
+            raise UsageError(f"argument --{key}: the {name} problem has no parameter {key} "
+                             f"(it has {', '.join(params)})")
+    problem = experiment.make_problem(name, seed, **overrides)
+    if not abs(problem.scale * problem.C) < FLOAT32_MAX:
+        raise UsageError(f"argument --scale/--C: s*C = {problem.scale * problem.C:g} overflows float32")
+    if seeds > 1 and not isinstance(problem, experiment.Stochastic):
+        raise UsageError(f"argument --seeds: the {name} problem is deterministic, so more seeds repeat one run")
+    return problem
+
+
+def make_run_dir(parent, name):
+    """A fresh run directory ``parent/name-<stamp>`` (``runs.layout.new_run_dir``), or a UsageError naming
+    ``--logdir``."""
+    try:
+        return new_run_dir(parent, name)
+    except OSError as error:
+        raise UsageError(f"argument --logdir: cannot create a run directory in {parent!r}: "
+                         f"{error.strerror or error}") from None
+
+
+def train_all(problem_name, plans, settings, run_dir, overrides=None):
+    """Runs every planned optimizer for every seed ``settings.seed`` .. ``settings.seed + settings.seeds − 1`` on a
+    fresh ``problem_name`` problem, each on its engine.
+
+    Returns:
+        (trajectories, interrupted): on Ctrl-C, the runs finished so far plus the partial one, and True.
+    """
+    from ..engines import fused, trial
+
+    trajectories = []
+    try:
+        for p in plans:
+            for seed in range(settings.seed, settings.seed + settings.seeds):
+                problem = experiment.make_problem(problem_name, seed, **(overrides or {}))
+                run_label = label(p.spec.name, seed, settings.seeds)
+                if p.engine == "fused":
+                    result = fused.run(problem, p.spec, p.kernel, settings, run_dir, run_label, seed)
+                else:
+                    result = trial.run(problem, p.spec, settings.hyper(), settings, run_dir, run_label, seed)
+                trajectories.append(result)
+    except RunInterrupted as stop:
+        return trajectories + [stop.partial], True
+    return trajectories, False
+
+
+def engines_line(plans):
+    """``engine: fused`` when every optimizer runs on one engine, else each optimizer's engine."""
+    engines = {p.engine for p in plans}
+    if len(engines) == 1:
+        return f"engine: {engines.pop()}"
+    return "engines: " + ", ".join(f"{p.spec.name} {p.engine}" for p in plans)
+
+
+def finish(run_dir, logdir, interrupted, files):
+    """The end of every command: the closing line, and the exit status (130 after Ctrl-C, else 0)."""
+    written = ", ".join(files)
+    if interrupted:
+        print(f"interrupted: partial TensorBoard logs and {written} are in {run_dir}", file=sys.stderr)
+        return 130
+    print(f"wrote {written} in {run_dir}; view with: tensorboard --logdir {logdir}")
+    return 0

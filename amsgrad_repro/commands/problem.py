@@ -1,0 +1,30 @@
+"""``python -m amsgrad_repro PROBLEM`` (online, theorem1, stochastic, theorem3): every optimizer (and seed) on one
+problem, with TensorBoard runs, ``summary.json``, ``figure.png`` and a table on stdout."""
+
+import os
+
+from ..reports.bands import write_seed_bands
+from ..reports.figure1 import figure1
+from ..reports.summary import problem_record, trajectory_record, write_summary
+from ..reports.table import format_table
+from .orchestration import engines_line, finish, make_run_dir, plan, problem_for, train_all
+
+
+def main(command, settings):
+    """Runs every optimizer (and seed) on the ``command`` problem; returns the exit status."""
+    plans = plan(settings.optimizers, settings.hyper(), settings.engine)
+    overrides = settings.problem_overrides()
+    reference = problem_for(command, settings.seed, settings.seeds, overrides)
+    run_dir = make_run_dir(settings.logdir, command)
+    print(f"run directory: {run_dir} ({engines_line(plans)})")
+    trajectories, interrupted = train_all(command, plans, settings, run_dir, overrides)
+    write_seed_bands(run_dir, reference, trajectories)
+    files = ["summary.json", "figure.png"]
+    write_summary(run_dir, command, settings, interrupted, files, engine={p.spec.name: p.engine for p in plans},
+                  problem=problem_record(reference),
+                  runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories])
+    engines = engines_line(plans).split(": ", 1)[1]
+    title = f"{command}: lr={settings.lr:g} ({settings.schedule}), betas={settings.betas}, engine={engines}"
+    figure1(reference, trajectories, os.path.join(run_dir, "figure.png"), title)
+    print(format_table(reference, trajectories))
+    return finish(run_dir, settings.logdir, interrupted, files)

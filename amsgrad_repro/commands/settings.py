@@ -1,0 +1,159 @@
+"""Settings of every command: frozen dataclasses from which the CLI is built.
+
+Each field carries its help text and its parser in ``metadata``, so a flag's default is the field's default and the
+two cannot drift apart. ``Common`` is the base every command extends; a field shared by several commands is built by
+one function here, so its help text is written once. Nothing here imports torch: building the parser stays fast.
+"""
+
+from dataclasses import dataclass, field, fields
+
+from ..optim.registry import Hyper
+from ..presets import PRESETS
+from ..realdata.datasets import DATASETS
+from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
+from .parsers import (
+    beta, beta_list, beta_pair, choice, kernel_optimizer, non_negative_int, opt_args, optimizer_list, positive_float,
+    positive_float_list, positive_int, probability, yes_no,
+)
+
+
+def setting(default, parse, help, flags=None):
+    """A dataclass field with its CLI parser, help text and option strings (default ``--name``) in the metadata."""
+    return field(default=default, metadata={"parse": parse, "help": help, "flags": flags})
+
+
+def steps(default):
+    return setting(default, positive_int, "number of steps T of every run (t = 1..T)")
+
+
+def schedule():
+    return setting("constant", choice("constant", "sqrt"), "learning-rate schedule: constant, or alpha/sqrt(t)")
+
+
+def seeds():
+    return setting(1, positive_int, "seeds seed..seed+K-1 (stochastic problems); >1 adds the mean and 10-90%% band")
+
+
+def problem(default="online"):
+    return setting(default, choice(*PRESETS), f"problem: {', '.join(PRESETS)}")
+
+
+def optimizers(default, help="comma list of registry names or module:Class"):
+    return setting(default, optimizer_list, help)
+
+
+@dataclass(frozen=True)
+class Common:
+    """What every command that writes a run directory has."""
+
+    seed: int = setting(0, non_negative_int, "seed of every random generator the command uses (the first, with --seeds)")
+    logdir: str = setting("logs", str, "directory in which each invocation makes a fresh run directory",
+                          flags=("--logdir", "--out"))
+
+
+@dataclass(frozen=True)
+class RunSettings(Common):
+    """``python -m amsgrad_repro PROBLEM``: every optimizer (and seed) on one problem."""
+
+    steps: int = steps(6_000_000)
+    lr: float = setting(1e-3, positive_float, "learning rate alpha")
+    betas: tuple = setting((0.9, 0.99), beta_pair, "beta1,beta2, each in [0, 1), for the optimizers that read them")
+    schedule: str = schedule()
+    optimizers: tuple = optimizers(("adam", "amsgrad"))
+    opt_args: tuple = setting((), opt_args, "extra optimizer keyword arguments, e.g. eps=1e-6,betas=0.9/0.99")
+    seeds: int = seeds()
+    log_every: int = setting(0, non_negative_int, "TensorBoard point every N steps; 0 = auto, about 2000 points")
+    engine: str = setting("auto", choice("auto", "fused", "torchbearer"),
+                          "auto = per optimizer, fused when it has a kernel for its options, else torchbearer")
+    scale: float = setting(None, positive_float, "override the preset's s (both coefficients are multiplied by s)")
+    C: float = setting(None, positive_float, "override the preset's C (rare coefficient s*C)")
+    period: int = setting(None, positive_int, "override the preset's period P (online family only)")
+    p: float = setting(None, probability, "override the preset's probability p (stochastic family only)")
+
+    @property
+    def every(self):
+        """The logging interval in steps: ``log_every``, or about 2000 points when it is 0."""
+        return self.log_every or max(1, self.steps // 2000)
+
+    def hyper(self):
+        return Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)
+
+    def problem_overrides(self):
+        return {name: getattr(self, name) for name in ("scale", "C", "period", "p") if getattr(self, name) is not None}
+
+
+ZOO = ("adam", "amsgrad", "amsgrad-paper", "adamnc", "yogi", "adabound", "sgd", "adagrad")
+
+
+@dataclass(frozen=True)
+class CompareSettings(RunSettings):
+    """``python -m amsgrad_repro compare``: a zoo of optimizers on one problem, ranked by average regret."""
+
+    problem: str = problem()
+    optimizers: tuple = optimizers(ZOO)
+    steps: int = steps(100_000)
+    # 0.02: on online at T = 1e5 the smallest round lr at which amsgrad's tail reaches x* (adam's stays near +1)
+    lr: float = setting(0.02, positive_float, "learning rate alpha, the same for every optimizer")
+
+
+@dataclass(frozen=True)
+class SweepSettings(Common):
+    """``python -m amsgrad_repro sweep``: one optimizer over a beta1 x beta2 (x lr x seed) grid."""
+
+    problem: str = problem()
+    optimizer: str = setting("adam", kernel_optimizer, "one optimizer with a fused kernel")
+    beta1: Grid = setting(beta_grid("lin:0:0.95:20"), beta_grid, f"beta1 values: {GRID_SYNTAX}")
+    beta2: Grid = setting(beta_grid("1-log:1:1e-6:25"), beta_grid,
+                          "beta2 values, same syntax; 1-log:1e-1:1e-4:4 means 0.9,0.99,0.999,0.9999")
+    lr: Grid = setting(lr_grid("0.01"), lr_grid, "learning rates, same syntax; one heatmap panel each")
+    steps: int = steps(1_000_000)
+    schedule: str = schedule()
+    seeds: int = seeds()
+
+
+@dataclass(frozen=True)
+class RealDataSettings(Common):
+    """``python -m amsgrad_repro logreg|mlp``; ``cifarnet`` changes the data set and the epochs."""
+
+    dataset: str = setting(
+        "mnist", choice(*DATASETS), "mnist, cifar10, or digits (8x8 MNIST stand-in bundled with scikit-learn)"
+    )
+    data_dir: str = setting("data", str, "directory holding the MNIST IDX files or the CIFAR-10 python batches")
+    optimizers: tuple = optimizers(("adam", "amsgrad"))
+    lr: tuple = setting((1e-3,), positive_float_list, "comma list of step sizes alpha for the grid search")
+    beta1: float = setting(0.9, beta, "beta1 in [0, 1); the paper fixes 0.9")
+    beta2: tuple = setting((0.99,), beta_list, "comma list of beta2 for the grid search; the paper's is 0.99,0.999")
+    epochs: int = setting(10, positive_int, "passes over the training set")
+    batch_size: int = setting(128, positive_int, "minibatch size (the paper's: 128)")
+    device: str = setting("auto", choice("auto", "cpu", "cuda"), "auto = cuda when available, else cpu")
+    log_every: int = setting(10, positive_int, "TensorBoard batch metrics every N iterations")
+
+    def hyper(self, lr, beta2):
+        """The optimizer's hyperparameters at one grid point."""
+        return Hyper(lr=lr, beta1=self.beta1, beta2=beta2)
+
+
+@dataclass(frozen=True)
+class CifarnetSettings(RealDataSettings):
+    """``python -m amsgrad_repro cifarnet``."""
+
+    dataset: str = setting("cifar10", choice(*DATASETS), "cifar10 (CIFARNET takes 32x32 colour images)")
+    epochs: int = setting(5, positive_int, "passes over the training set")
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """``python -m amsgrad_repro bench``: one benchmark run."""
+
+    repeats: int = setting(3, positive_int, "repeats per row; the table shows medians")
+    torch_steps: int = setting(5000, positive_int, "steps per repeat for the per-step Python rows")
+    fused_steps: int = setting(6_000_000, positive_int, "steps per repeat for the fused one-run row")
+    runs: int = setting(1024, positive_int, "runs of the vectorised fused row")
+    run_steps: int = setting(200_000, positive_int, "steps of each run in the vectorised fused row")
+    end_to_end: str = setting("yes", yes_no, "time the default online/stochastic commands")
+
+
+def flags(cls):
+    """(option strings, field) pairs of a settings dataclass, for building a parser."""
+    for f in fields(cls):
+        yield f.metadata.get("flags") or ("--" + f.name.replace("_", "-"),), f

@@ -1,0 +1,77 @@
+"""The torchbearer engine: one ``torchbearer.Trial`` per optimizer, logging through torchbearer's TensorBoard callback.
+
+State keys read by the callbacks here: ``BATCH`` (0-based; the paper's t is BATCH + 1), ``METRICS``, ``MODEL``.
+"""
+
+import time
+
+import torchbearer
+from torchbearer import Trial
+from torchbearer.callbacks import Callback, LambdaLR
+
+from ..experiment import AverageRegret, IterateX, average_regret, identity_loss, project_onto_domain, sqrt_decay
+from ..runs.interrupt import CtrlC, RunInterrupted
+from ..runs.layout import TAGS, tb_dir
+from ..runs.trajectory import Trajectory
+from .progress import Progress
+from .tensorboard import IndexedTensorBoard
+
+
+def paper_index(state):
+    """The paper's t = BATCH + 1."""
+    return state[torchbearer.BATCH] + 1
+
+
+class Record(Callback):
+    """Keeps x_t and R_t/t in ``trajectory`` whenever t % ``every`` == 0, the points TensorBoard gets."""
+
+    def __init__(self, trajectory, every):
+        self.trajectory, self.every = trajectory, every
+
+    def on_step_training(self, state):
+        t = paper_index(state)
+        if t % self.every == 0:
+            metrics = state[torchbearer.METRICS]
+            self.trajectory.record(t, metrics["x"], metrics["average_regret"])
+
+
+class StopOnCtrlC(Callback):
+    """Sets ``state[STOP_TRAINING]`` once ``ctrl_c.requested`` (a ``runs.interrupt.CtrlC``): the Trial then ends as
+    usual, and its callbacks close their writers."""
+
+    def __init__(self, ctrl_c):
+        self.ctrl_c = ctrl_c
+
+    def on_step_training(self, state):
+        if self.ctrl_c.requested:
+            state[torchbearer.STOP_TRAINING] = True
+
+
+def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True):
+    """Trains ``problem`` with the optimizer ``spec`` for ``settings.steps`` steps; returns its ``Trajectory``.
+
+    Raises:
+        RunInterrupted: on Ctrl-C; the Trial stopped after the current step and closed its TensorBoard writers.
+    """
+    optimizer = spec.build([problem.x], hyper)
+    trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
+    board = IndexedTensorBoard(run_dir, run_label, settings.every, paper_index,
+                               lambda state: [(tag, state[torchbearer.METRICS][key]) for key, tag in TAGS.items()])
+    callbacks = [project_onto_domain, board, Record(trajectory, settings.every)]
+    if settings.schedule == "sqrt":
+        callbacks.append(LambdaLR(sqrt_decay, step_on_batch=True))
+    if progress:
+        callbacks.append(Progress(f"{spec.name} [torchbearer]", settings.steps))
+    regret = AverageRegret()
+    start = time.perf_counter()
+    with CtrlC() as ctrl_c:
+        trial = Trial(problem, optimizer, identity_loss, metrics=[IterateX(), regret],
+                      callbacks=[*callbacks, StopOnCtrlC(ctrl_c)], verbose=0)
+        trial.for_train_steps(settings.steps)
+        trial.run(1)
+    sums = regret.metric
+    trajectory.finish(start, sums.t, problem.x.item(),
+                      average_regret(sums.loss_sum, sums.coef_sum, problem.optimum, max(sums.t, 1)), ctrl_c.requested)
+    if ctrl_c.requested:
+        raise RunInterrupted(trajectory)
+    return trajectory

@@ -1,0 +1,18 @@
+"""The stdout table of a problem command: one row per run and its verdict."""
+
+from ..runs.trajectory import converged, tail_x
+
+
+def format_table(problem, trajectories):
+    """One row per run: optimizer, seed, steps, final x, tail x, R_T/T, steps/s and the verdict."""
+    lines = [f"{'optimizer':<22}{'seed':>5}{'steps':>11}{'final x':>9}{'tail x':>9}{'R_T/T':>9}{'steps/s':>13}  "
+             "verdict (tail x = mean x_t over the last 10 %)"]
+    for tr in trajectories:
+        verdict = "reached x*" if converged(tr, problem.optimum) else f"missed x* = {problem.optimum:+g}"
+        if tr.interrupted:
+            verdict += " (interrupted)"
+        lines.append(
+            f"{tr.optimizer:<22}{tr.seed:>5}{tr.steps_done:>11}{tr.final_x:>+9.4f}{tail_x(tr):>+9.4f}"
+            f"{tr.final_average_regret:>9.4f}{tr.steps_per_s:>13,.0f}  {verdict}"
+        )
+    return "\n".join(lines)
