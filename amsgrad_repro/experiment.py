@@ -114,7 +114,12 @@ class Stochastic(LinearProblem):
     def mean_coefficient(self):
         return self.scale * (self.p * self.C - (1.0 - self.p))
 
-    def _uniforms(self, n):
+    def draws(self, t0, n):
+        """The uniforms u_t (float64) for t = t0, ..., t0 + n - 1; step t has the rare gradient when u_t < p. The
+        stream is read in order, so t0 must follow on from the previous call."""
+        if t0 != self._next_t:
+            raise ValueError(f"stochastic draws are read in order: expected t0={self._next_t}, got {t0}")
+        self._next_t += n
         while len(self._draws) < n:
             fresh = torch.rand(BLOCK, generator=self.generator, dtype=torch.float64).numpy()
             self._draws = np.concatenate([self._draws, fresh])
@@ -122,12 +127,9 @@ class Stochastic(LinearProblem):
         return out
 
     def coefficients(self, t0, n):
-        """The next n coefficients; the stream is read in order, so t0 must follow on from the previous call."""
-        if t0 != self._next_t:
-            raise ValueError(f"stochastic draws are read in order: expected t0={self._next_t}, got {t0}")
-        self._next_t += n
+        """The next n coefficients (see ``draws``)."""
         big, small = np.float32(self.scale * self.C), np.float32(-self.scale)
-        return np.where(self._uniforms(n) < self.p, big, small).astype(np.float32)
+        return np.where(self.draws(t0, n) < self.p, big, small).astype(np.float32)
 
 
 def make_problem(name, seed=0, **overrides):

@@ -58,13 +58,18 @@ def as_arrays(trajectory):
     return tuple(np.asarray(a) for a in (trajectory.steps, trajectory.x, trajectory.average_regret))
 
 
+def in_tail(steps, steps_done, fraction=0.1):
+    """Which of the logged ``steps`` lie in the last ``fraction`` of ``steps_done`` steps (a boolean array)."""
+    return np.asarray(steps) > (1 - fraction) * steps_done
+
+
 def tail_x(trajectory, fraction=0.1):
     """Mean of the logged x_t over the last ``fraction`` of the steps (x_T itself when none was logged there).
 
     On the stochastic problems x_t keeps jumping after each rare gradient, so x_T alone is a noisy verdict.
     """
     steps, x, _ = as_arrays(trajectory)
-    tail = x[steps > (1 - fraction) * trajectory.steps_done]
+    tail = x[in_tail(steps, trajectory.steps_done, fraction)]
     return float(tail.mean()) if len(tail) else trajectory.final_x
 
 
