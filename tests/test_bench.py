@@ -5,11 +5,21 @@ from amsgrad_repro.commands.settings import BenchSettings
 
 
 def test_every_row_is_measured_on_a_tiny_budget():
-    settings = BenchSettings(repeats=1, torch_steps=200, fused_steps=20_000, runs=4, run_steps=5000, end_to_end="no")
+    settings = BenchSettings(repeats=1, torch_steps=200, fused_steps=20_000, runs=40, run_steps=5000, sweep_steps=10,
+                             end_to_end="no", compile="no")
     rows = bench.measure(settings)
     names = [row[0] for row in rows]
-    assert names[0].startswith("seed-style") and "fused engine, 4 runs (run-steps/s)" in names
+    assert names[0].startswith("seed-style") and "fused engine, 40 runs of 5,000 steps (run-steps/s)" in names
     assert all(value > 0 and len(values) == 1 for _, _, value, values in rows)
+    (ratio,) = [row for row in rows if row[1] == "x"]
+    assert ratio[2] == rows[names.index("fused engine, 40 runs of 5,000 steps (run-steps/s)")][2] / rows[
+        names.index("fused engine, one run")][2]
+
+
+def test_first_compile_reports_both_drivers_and_the_simd_lanes():
+    runs_seconds, lanes_seconds, lanes = bench.first_compile("sgd")
+    assert runs_seconds > 0 and lanes_seconds > 0
+    assert lanes in (8, 16)  # AVX2 or AVX-512 registers of float32: the lane loop is vectorised
 
 
 def test_table_gives_each_rate_as_a_multiple_of_the_seed_style_row():

@@ -42,9 +42,8 @@ def family(request):
 def test_every_candidate_of_a_batch_follows_its_own_torch_run_step_by_step(family):
     candidates, hypers, references = family
     spec = registry.get("adam")
-    kind = fused.hyperparameters(spec, hypers[0])[0]
-    rows = np.stack([fused.hyperparameters(spec, h)[1] for h in hypers])
-    batch = fused.Batch(kind, rows, [candidates.problem(r) for r in range(len(candidates))], "constant", every=1)
+    batch = fused.Batch(spec.kernel, [fused.hyperparameters(spec, h) for h in hypers],
+                        [candidates.problem(r) for r in range(len(candidates))], "constant", every=1)
     xs, regrets = [], []
     for _, n in fused.chunks(STEPS, size=7919):
         _, log_x, log_r = batch.step(n)
@@ -98,8 +97,8 @@ def _kernel_coefficients(problems, uniforms, stochastic, steps):
 def test_kernel_coefficients_are_bit_identical_to_the_problems(name):
     candidates, steps = FAMILIES[name], 5000
     models = [candidates.problem(r) for r in range(len(candidates))]
-    kind, row = fused.hyperparameters(registry.get("adam"), Hyper())
-    batch = fused.Batch(kind, np.stack([row] * len(models)), models, "constant", every=1)
+    spec = registry.get("adam")
+    batch = fused.Batch(spec.kernel, [fused.hyperparameters(spec, Hyper())] * len(models), models, "constant", every=1)
     uniforms = candidates.problem(0).draws(1, steps)[None] if batch.stochastic else np.zeros((1, steps))
     got = _kernel_coefficients(batch.problems, uniforms, batch.stochastic, steps)
     want = np.stack([candidates.problem(r).coefficients(1, steps) for r in range(len(candidates))])

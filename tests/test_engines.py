@@ -5,6 +5,7 @@ vectorised float32 sqrt, which is within one ulp but not correctly rounded; the 
 is ~1e-7 to 1e-6 over 20,000 steps (see kernels.py).
 """
 
+import functools
 import os
 import signal
 import subprocess
@@ -23,40 +24,76 @@ from amsgrad_repro.commands.settings import RunSettings
 from amsgrad_repro.engines.reference import torch_loop
 
 FUSED = [spec.name for spec in registry.SPECS if spec.kernel is not None]
+DRIVERS = ["runs", "lanes"]
+LANES = 17  # two full 8-lane SIMD registers and a remainder
 
 
 def kernel(name, hyper):
     return fused.hyperparameters(registry.get(name), hyper)
 
 
-def fused_trajectory(problem, name, hyper, steps, schedule):
-    kind, hp = fused.hyperparameters(registry.get(name), hyper)
-    batch = fused.Batch(kind, hp[None], [problem], schedule, every=1)
+def fused_trajectory(problem, name, hyper, steps, schedule, driver="runs", runs=1):
+    """(x_t, R_t/t) of ``runs`` copies of one run, each (runs, steps)."""
+    batch = fused.Batch(registry.get(name).kernel, [kernel(name, hyper)] * runs, [problem] * runs, schedule, every=1,
+                        driver=driver)
     xs, regrets = [], []
     for _, n in fused.chunks(steps, size=7919):  # odd chunk size: chunk edges must not matter
         _, log_x, log_r = batch.step(n)
-        xs.append(log_x[0])
-        regrets.append(log_r[0])
-    return np.concatenate(xs), np.concatenate(regrets)
+        xs.append(log_x)
+        regrets.append(log_r)
+    return np.concatenate(xs, axis=1), np.concatenate(regrets, axis=1)
 
 
 def test_every_fused_kernel_is_registered():
-    assert {registry.get(name).kernel for name in FUSED} == set(kernels.KINDS)
+    assert {registry.get(name).kernel.name for name in FUSED} == set(kernels.UPDATES)
 
 
+@functools.cache
+def torch_reference(name, problem_name, schedule, steps=20_000):
+    """The plain torch.optim trajectory of one equivalence case, computed once for both drivers."""
+    reference = experiment.make_problem(problem_name, seed=5)
+    return torch_loop(reference, registry.get(name).build([reference.x], table_hyper(name)), steps, schedule)
+
+
+def table_hyper(name):
+    extra = (("beta1_decay", 0.999),) if name == "adamx" else ()  # λ < 1, so AdamX's rescaling of v̂ matters
+    return Hyper(lr=0.1, beta1=0.9, beta2=0.99, extra=extra)
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
 @pytest.mark.parametrize("schedule", ["constant", "sqrt"])
 @pytest.mark.parametrize("problem_name", ["online", "stochastic"])
 @pytest.mark.parametrize("name", FUSED)
-def test_fused_kernel_equals_torch_optim_step_by_step(name, problem_name, schedule):
-    steps = 20_000
-    extra = (("beta1_decay", 0.999),) if name == "adamx" else ()  # λ < 1, so AdamX's rescaling of v̂ matters
-    hyper = Hyper(lr=0.1, beta1=0.9, beta2=0.99, extra=extra)
-    reference = experiment.make_problem(problem_name, seed=5)
-    want_x, want_r = torch_loop(reference, registry.get(name).build([reference.x], hyper), steps, schedule)
-    got_x, got_r = fused_trajectory(experiment.make_problem(problem_name, seed=5), name, hyper, steps, schedule)
+def test_fused_kernel_equals_torch_optim_step_by_step(name, problem_name, schedule, driver):
+    want_x, want_r = torch_reference(name, problem_name, schedule)
+    got_x, got_r = fused_trajectory(experiment.make_problem(problem_name, seed=5), name, table_hyper(name),
+                                    len(want_x), schedule, driver, runs=LANES if driver == "lanes" else 1)
     assert np.max(np.abs(got_x - want_x)) < 1e-5
     assert np.max(np.abs(got_r - want_r)) < 1e-4  # R_t/t sums x_t errors times |a_t| <= 1010
     assert np.ptp(want_x) > 0.05  # the trajectory actually moves
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_both_drivers_give_the_same_bits_on_runs_that_all_differ(name):
+    """R = 40 runs, each with its own lr, betas and problem (P, C, s), on the scalar and on the SIMD driver."""
+    rng = np.random.default_rng(1)
+    runs = 40
+    hypers = [Hyper(lr=lr, beta1=b1, beta2=b2, extra=table_hyper(name).extra)
+              for lr, b1, b2 in zip(rng.choice([0.1, 0.01], runs), rng.uniform(0, 0.95, runs),
+                                    1 - 10 ** rng.uniform(-5, -1, runs))]
+    periods = rng.integers(2, 300, runs)
+    candidates = fused.Candidates("online", period=periods, C=periods * rng.uniform(1.05, 3, runs),
+                                  scale=rng.choice([1.0, 10.0], runs), p=np.zeros(runs))
+    spec = registry.get(name)
+    results = []
+    for driver in DRIVERS:
+        batch = fused.Batch(spec.kernel, [fused.hyperparameters(spec, h) for h in hypers],
+                            [candidates.problem(r) for r in range(runs)], "sqrt", every=7, driver=driver)
+        _, log_x, log_r = batch.step(6000)
+        results.append((log_x, log_r, batch.x.copy(), batch.average_regret()))
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
+    assert np.ptp(results[0][2]) > 0.1  # the runs end in different places
 
 
 def test_torchbearer_engine_logs_the_plain_loop_trajectory(tmp_path):
@@ -111,21 +148,24 @@ def test_same_seed_is_bit_identical_and_another_seed_differs(tmp_path):
 def test_options_a_kernel_does_not_implement_are_refused():
     with pytest.raises(fused.Unsupported, match="weight_decay"):
         fused.hyperparameters(registry.get("adam"), Hyper(extra=(("weight_decay", 0.1),)))
-    assert fused.hyperparameters(registry.get("adam"), Hyper(extra=(("eps", 1e-3),)))[1][3] == 1e-3
+    assert fused.hyperparameters(registry.get("adam"), Hyper(extra=(("eps", 1e-3),)))["eps"] == 1e-3
 
 
-def test_numba_compile_cache_is_reused_by_a_second_process():
+def test_a_first_online_run_compiles_adam_and_amsgrad_only_and_a_second_process_loads_them(tmp_path):
+    """Each kernel's driver is compiled on its own when first used, and numba's cache on disk serves the next
+    process: its literal-name signatures are all cache hits."""
     code = (
-        "from amsgrad_repro import experiment; from amsgrad_repro.engines import fused, kernels;"
-        "from amsgrad_repro.optim import registry;"
-        "p = experiment.Online(); k, hp = fused.hyperparameters(registry.get('adam'), registry.Hyper());"
-        "b = fused.Batch(k, hp[None], [p], 'constant', 10); b.step(100);"
-        "s = kernels.advance.stats; print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))"
+        "import sys; from amsgrad_repro import cli; from amsgrad_repro.engines import kernels;"
+        f"cli.main(['online', '--steps', '3000', '--logdir', {str(tmp_path / 'logs')!r}]);"
+        "s = kernels.advance_runs.stats; literal = lambda c: sorted(sig[0].literal_value for sig, n in c.items()"
+        " if n and hasattr(sig[0], 'literal_value'));"
+        "print(literal(s.cache_misses), literal(s.cache_hits), kernels.advance_lanes.stats.cache_misses,"
+        " file=sys.stderr)"
     )
-    for _ in range(2):  # the first run may compile and write the cache; the second must load it
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    hits, misses = map(int, out.split())
-    assert (hits, misses) == (1, 0)
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    outputs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env=environment).stderr.splitlines()[-1] for _ in range(2)]
+    assert outputs == ["['adam', 'amsgrad'] [] Counter()", "[] ['adam', 'amsgrad'] Counter()"]
 
 
 def test_adam_kernel_keeps_torchs_float32_step_counter_past_2_to_24():
@@ -149,10 +189,11 @@ def test_adam_kernel_keeps_torchs_float32_step_counter_past_2_to_24():
         want.append(param.item())
     assert state["step"].item() == 2**24
 
-    kind, hp = fused.hyperparameters(registry.get("adam"), Hyper(lr=1e-3, beta1=0.9, beta2=beta2))
+    spec = registry.get("adam")
     constant = experiment.Online(scale=10.0, C=-1.0, period=1, domain=(-1e9, 1e9))  # a_t = −10 at every t
-    batch = fused.Batch(kind, hp[None], [constant], "constant", every=1)
-    batch.s32[0, :2] = 0.5, 0.25
+    batch = fused.Batch(spec.kernel, [kernel("adam", Hyper(lr=1e-3, beta1=0.9, beta2=beta2))], [constant],
+                        "constant", every=1)
+    batch.state.exp_avg[0], batch.state.exp_avg_sq[0] = 0.5, 0.25
     batch.t = start
     _, log_x, _ = batch.step(steps)
     x = batch.x
@@ -185,5 +226,6 @@ def test_padam_kernel_with_a_partial_other_than_a_quarter_uses_pow():
     hyper = Hyper(lr=0.1, extra=(("partial", 0.3),))
     reference = experiment.Online()
     want_x, _ = torch_loop(reference, registry.get("padam").build([reference.x], hyper), 20_000)
-    got_x, _ = fused_trajectory(experiment.Online(), "padam", hyper, 20_000, "constant")
-    assert np.max(np.abs(got_x - want_x)) < 1e-5 and np.ptp(want_x) > 0.05
+    for driver in DRIVERS:
+        got_x, _ = fused_trajectory(experiment.Online(), "padam", hyper, 20_000, "constant", driver, runs=LANES)
+        assert np.max(np.abs(got_x - want_x)) < 1e-5 and np.ptp(want_x) > 0.05

@@ -5,9 +5,13 @@ Rows (steps/s, median over ``--repeats``):
   per-batch tqdm progress bar (written to /dev/null), an unprojected x metric and a clamping callback;
 - our torchbearer engine, logging every 10 steps and with logging off;
 - a plain torch.optim loop (forward, backward, step, clamp) with no framework;
-- the fused engine on one run, and vectorised over many runs (run-steps/s);
+- the fused engine on one run (the scalar driver), on many runs (the SIMD driver, run-steps/s), and the ratio of
+  the two;
+- the 64 x 64 sweep of BENCHMARKS.md (grid seconds);
 - one epoch of ``logreg`` on the digits stand-in (seconds);
 - the end-to-end wall time of the default ``online`` and ``stochastic`` commands (warm compile cache).
+With ``--compile yes`` a second table gives, per kernel, the seconds its first run compiles each driver (in a fresh
+process with an empty numba cache) and the SIMD lanes of its compiled lane loop.
 """
 
 import contextlib
@@ -18,7 +22,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
 import torchbearer
 from torchbearer.callbacks import TensorBoard, on_step_training
@@ -27,8 +30,9 @@ from torchbearer.metrics import Metric, to_dict
 from .. import experiment
 from ..engines import fused, reference, trial
 from ..optim import registry
+from .grids import beta_grid
 from .realdata import time_logreg_epoch
-from .settings import RunSettings
+from .settings import RunSettings, SweepSettings
 
 
 def seed_style(steps, logdir):
@@ -89,12 +93,72 @@ def plain_loop(steps):
 def fused_batch(runs, steps):
     """Seconds for ``runs`` Adam runs of ``steps`` steps on the online problem, logging only at the end."""
     problem = experiment.Online()
-    kind, hp = fused.hyperparameters(registry.get("adam"), registry.Hyper())
-    batch = fused.Batch(kind, np.repeat(hp[None], runs, axis=0), [problem] * runs, "constant", every=steps)
+    spec = registry.get("adam")
+    batch = fused.Batch(spec.kernel, [fused.hyperparameters(spec, registry.Hyper())] * runs, [problem] * runs,
+                        "constant", every=steps)
     start = time.perf_counter()
     for _, n in fused.chunks(steps):
         batch.step(n)
     return time.perf_counter() - start
+
+
+def sweep_grid(steps):
+    """Grid seconds (compilation excluded) of the sweep of BENCHMARKS.md: adam on the online problem, β1 over
+    lin:0:0.99:64 and β2 over 1-log:1:1e-6:64, lr 0.01, ``steps`` steps, 4,096 runs in one batch."""
+    from .sweep import run_grid
+
+    settings = SweepSettings(beta1=beta_grid("lin:0:0.99:64"), beta2=beta_grid("1-log:1:1e-6:64"), steps=steps)
+    return run_grid(settings, registry.get("adam"), settings.lr.values[0])[2]
+
+
+_FIRST_COMPILE = """
+import re, sys, time
+from amsgrad_repro import experiment
+from amsgrad_repro.engines import fused, kernels
+from amsgrad_repro.optim import registry
+
+spec = next(s for s in registry.SPECS if s.kernel and s.kernel.name == sys.argv[1])
+row = fused.hyperparameters(spec, registry.Hyper())
+seconds = []
+for driver, runs in (("runs", 1), ("lanes", 16)):
+    batch = fused.Batch(spec.kernel, [row] * runs, [experiment.Online()] * runs, "constant", 10, driver=driver)
+    start = time.perf_counter()
+    batch.step(0)
+    seconds.append(time.perf_counter() - start)
+signature = next(s for s in kernels._block.signatures if s[0].literal_value == sys.argv[1])
+registers = re.findall(r"\\bv(?:add|sub|mul|div|sqrt|max|min)ps\\s+%([xyz])mm", kernels._block.inspect_asm(signature))
+print(*seconds, max([{"x": 4, "y": 8, "z": 16}[r] for r in registers], default=1))
+"""
+
+
+def first_compile(kernel):
+    """(seconds to compile ``kernel``'s scalar driver, its SIMD driver, float32 lanes of its SIMD loop) on a first
+    run: in a fresh process with an empty numba cache, so ``bias_tables`` is compiled too. The lanes are read from
+    the packed float32 arithmetic in the compiled lane loop (1: not vectorised)."""
+    with tempfile.TemporaryDirectory() as cache:
+        out = subprocess.run([sys.executable, "-c", _FIRST_COMPILE, kernel], capture_output=True, text=True,
+                             check=True, env={**os.environ, "NUMBA_CACHE_DIR": cache}).stdout.split()
+    return float(out[0]), float(out[1]), int(out[2])
+
+
+def compile_table():
+    """Markdown: per kernel, the first-run compile seconds of both drivers and the SIMD lanes used."""
+    lines = ["| kernel | compile, scalar driver (s) | compile, SIMD driver (s) | float32 lanes |",
+             "|---|---:|---:|---:|"]
+    for name in sorted({spec.kernel.name for spec in registry.SPECS if spec.kernel}):
+        runs, lanes, width = first_compile(name)
+        lines.append(f"| {name} | {runs:.1f} | {lanes:.1f} | {width} |")
+    return "\n".join(lines)
+
+
+def cpu_flags():
+    """The SIMD extensions of this CPU (AVX2, AVX-512 parts) from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            words = set(f.read().split())
+    except OSError:
+        return "unknown"
+    return " ".join(sorted(w for w in words if w == "avx2" or w.startswith("avx512"))) or "no AVX2"
 
 
 def end_to_end(command):
@@ -121,9 +185,17 @@ def measure(settings):
         rate("torchbearer engine, TensorBoard every 10", n, lambda: engine_trial(n, logdir, 10))
         rate("torchbearer engine, logging off", n, lambda: engine_trial(n, logdir, n + 1))
     rate("plain torch.optim loop", n, lambda: plain_loop(n))
+    fused_batch(settings.runs, 1000)  # the SIMD driver too
     rate("fused engine, one run", settings.fused_steps, lambda: fused_batch(1, settings.fused_steps))
-    rate(f"fused engine, {settings.runs} runs (run-steps/s)", settings.runs * settings.run_steps,
-         lambda: fused_batch(settings.runs, settings.run_steps))
+    one = rows[-1][3]
+    rate(f"fused engine, {settings.runs:,} runs of {settings.run_steps:,} steps (run-steps/s)",
+         settings.runs * settings.run_steps, lambda: fused_batch(settings.runs, settings.run_steps))
+    ratios = [many / single for many, single in zip(rows[-1][3], one)]
+    rows.append((f"fused engine, {settings.runs:,} runs over one run (same repeat)", "x", statistics.median(ratios),
+                 ratios))
+    values = [sweep_grid(settings.sweep_steps) for _ in range(settings.repeats)]
+    rows.append((f"sweep, 64 x 64 adam runs of {settings.sweep_steps:,} steps (grid time)", "s",
+                 statistics.median(values), values))
     values = [time_logreg_epoch("digits") for _ in range(settings.repeats)]
     rows.append(("logreg, one epoch on digits (1438 images, batch 128, Adam)", "s", statistics.median(values), values))
     if settings.end_to_end == "yes":
@@ -146,6 +218,9 @@ def format_rows(rows):
 
 
 def main(command, settings):
-    print(f"benchmark: {settings}, torch {torch.__version__}, {os.cpu_count()} cores")
+    print(f"benchmark: {settings}, torch {torch.__version__}, {os.cpu_count()} cores, {cpu_flags()}")
     print(format_rows(measure(settings)))
+    if settings.compile == "yes":
+        print()
+        print(compile_table())
     return 0

@@ -21,7 +21,7 @@ class Plan:
 
     spec: registry.OptimizerSpec
     engine: str  # "fused" or "torchbearer"
-    kernel: tuple | None = None  # fused.hyperparameters(spec, hyper)
+    kernel: dict | None = None  # fused.hyperparameters(spec, hyper)
 
 
 def check_buildable(spec, hyper):

@@ -149,8 +149,10 @@ class BenchSettings:
     torch_steps: int = setting(5000, positive_int, "steps per repeat for the per-step Python rows")
     fused_steps: int = setting(6_000_000, positive_int, "steps per repeat for the fused one-run row")
     runs: int = setting(1024, positive_int, "runs of the vectorised fused row")
-    run_steps: int = setting(200_000, positive_int, "steps of each run in the vectorised fused row")
+    run_steps: int = setting(1_000_000, positive_int, "steps of each run in the vectorised fused row")
+    sweep_steps: int = setting(1_000_000, positive_int, "steps of each run of the 64 x 64 sweep row")
     end_to_end: str = setting("yes", yes_no, "time the default online/stochastic commands")
+    compile: str = setting("yes", yes_no, "time each kernel's first compilation, in fresh processes")
 
 
 def flags(cls):

@@ -1,16 +1,23 @@
-"""The fused engine: ``kernels.advance`` driven chunk by chunk, with the torchbearer engine's outputs.
+"""The fused engine: the numba drivers of ``kernels`` run chunk by chunk on every core, with the torchbearer
+engine's outputs.
 
 Hyperparameters are read from the param group of the real torch optimizer that the registry builds, so the kernel
 runs exactly what torch.optim would run; options a kernel does not implement (weight decay, Nesterov, ...) make
 ``hyperparameters`` raise ``Unsupported`` instead of being ignored.
 
-Memory is bounded in the number of steps: coefficients and log columns exist for one chunk at a time.
+A ``Batch`` advances R runs, each with its own hyperparameters and its own problem: a few runs on the scalar driver,
+from ``LANES_FROM`` runs on the SIMD driver (the two give the same bits). ``evaluate`` runs R ``Candidates`` of a
+problem family and returns what the break search needs. Memory is bounded in the number of steps: log columns and
+bias-correction tables exist for one chunk at a time.
 """
 
+import concurrent.futures
+import functools
 import sys
 import time
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import torch
 from tensorboardX import SummaryWriter
@@ -23,56 +30,38 @@ from ..runs.trajectory import Trajectory, in_tail
 from . import kernels
 from .progress import report
 
-CHUNK = 1 << 17  # steps per kernel call
+CHUNK = 1 << 17  # steps per ``Batch.step`` of a run (a Ctrl-C is noticed between two)
+LANES_FROM = 16  # runs from which a batch takes the SIMD driver (``kernels.advance_lanes``)
+LANE_BLOCK = 256  # runs per block of the SIMD driver (each core takes whole blocks)
+TABLE_ENTRIES = 1 << 17  # bias-correction table entries per driver call (1 MB per table)
 
 
 class Unsupported(ValueError):
     """The optimizer has no fused kernel, or uses an option its kernel does not implement."""
 
 
-READ = object()  # in a kernel's assumed values: the kernel reads this key, so any value is fine
-_COMMON = {"weight_decay": 0, "maximize": False}
-_KERNEL_GROUPS = {
-    # kernel: (param-group values the kernel assumes, hp row (lr, a, b, eps, extra...) read from the group)
-    "adam": ({"amsgrad": False, "decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
-    "amsgrad": ({"amsgrad": True, "decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
-    "sgd": ({"momentum": 0, "dampening": 0, "nesterov": False}, lambda g: (g["lr"], 0.0, 0.0, 0.0, 0.0)),
-    "sgd_momentum": ({"dampening": 0, "nesterov": False}, lambda g: (g["lr"], g["momentum"], 0.0, 0.0, 0.0)),
-    "adagrad": ({"lr_decay": 0}, lambda g: (g["lr"], 0.0, 0.0, g["eps"], g["initial_accumulator_value"])),
-    "rmsprop": ({"momentum": 0, "centered": False}, lambda g: (g["lr"], 0.0, g["alpha"], g["eps"], 0.0)),
-    "adam_paper": ({}, lambda g: (g["lr"], *g["betas"], 0.0, 1.0)),
-    "amsgrad_paper": ({}, lambda g: (g["lr"], *g["betas"], 0.0, 1.0)),
-    "adamnc": ({}, lambda g: (g["lr"], g["beta1"], 0.0, 0.0, 1.0)),
-    "adamx": ({}, lambda g: (g["lr"], *g["betas"], 0.0, g["beta1_decay"])),
-    "adamw": ({"amsgrad": False, "decoupled_weight_decay": True, "weight_decay": READ},
-              lambda g: (g["lr"], *g["betas"], g["eps"], g["weight_decay"])),
-    "adamax": ({}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
-    "radam": ({"decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
-    "nadam": ({"decoupled_weight_decay": False}, lambda g: (g["lr"], *g["betas"], g["eps"], g["momentum_decay"])),
-    "adopt": ({"cautious": False, "stable_adamw": False}, lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
-    "padam": ({}, lambda g: (g["lr"], *g["betas"], g["eps"], g["partial"])),
-    "adabelief": ({"rectify": False, "ams_bound": False, "adam_debias": False, "adanorm": False},
-                  lambda g: (g["lr"], *g["betas"], g["eps"], 0.0)),
-    "adabound": ({"ams_bound": False, "adam_debias": False},
-                 lambda g: (g["lr"], *g["betas"], g["eps"], g["final_lr"], g["gamma"])),
-    "amsbound": ({"ams_bound": True, "adam_debias": False},
-                 lambda g: (g["lr"], *g["betas"], g["eps"], g["final_lr"], g["gamma"])),
-    "yogi": ({"adam_debias": False},
-             lambda g: (g["lr"], *g["betas"], g["eps"], g["initial_accumulator"])),
-}
-_INITIAL_ACCUMULATOR = {"adagrad": (0,), "yogi": (0, 1)}  # s32 columns that start at hp[4] instead of 0
+_COMMON = {"weight_decay": 0, "maximize": False}  # assumed by every kernel that does not read them
 
 
 def hyperparameters(spec, hyper):
-    """(kind, hp row) for ``spec`` built with ``hyper``, read from the torch optimizer's param group."""
-    if spec.kernel is None:
+    """The kernel row of ``spec`` built with ``hyper``: {``kernels.Hyper`` field: value}, read from the param group of
+    the torch optimizer itself, so the kernel runs exactly what torch.optim would run.
+
+    Raises:
+        Unsupported: ``spec`` has no kernel, or the optimizer was built with an option its kernel does not implement.
+    """
+    kernel = spec.kernel
+    if kernel is None:
         raise Unsupported(f"optimizer {spec.name!r} has no fused kernel; use --engine torchbearer")
     group = spec.build([torch.zeros(1, requires_grad=True)], hyper).param_groups[0]
-    assumed, read = _KERNEL_GROUPS[spec.kernel]
-    for key, value in {**_COMMON, **assumed}.items():
-        if value is not READ and key in group and group[key] != value:
-            raise Unsupported(f"the fused {spec.kernel} kernel needs {key}={value!r}, got {group[key]!r}")
-    return kernels.KINDS.index(spec.kernel), np.array(read(group), dtype=np.float64)
+    reads = [key for key in kernel.reads if key != "betas"]
+    for key, value in {**_COMMON, **kernel.assumes}.items():
+        if key not in reads and key in group and group[key] != value:
+            raise Unsupported(f"the fused {kernel.name} kernel needs {key}={value!r}, got {group[key]!r}")
+    row = {key: float(group[key]) for key in reads}
+    if "betas" in kernel.reads:
+        row["beta1"], row["beta2"] = map(float, group["betas"])
+    return row
 
 
 def chunks(steps, size=CHUNK):
@@ -117,68 +106,119 @@ class Outcome:
 
 
 class Batch:
-    """R runs of one kernel advancing together, run r on problem ``models[r]``.
+    """R runs of one kernel advancing together, run r with hyperparameters ``rows[r]`` on problem ``models[r]``.
 
-    ``models`` are ``experiment`` problems of one family on one domain (one object may serve many runs). The kernel
-    generates every run's a_t itself (``kernels.coefficient``) from float32(s·C), float32(−s) and P, or from the
-    uniform draws, so R runs on R different problems cost no more than R runs on one. Stochastic runs whose models
-    share a seed share one stream of draws, read from the first such model.
+    ``rows`` are ``hyperparameters`` rows of one kernel; ``models`` are ``experiment`` problems of one family on one
+    domain (one object may serve many runs). The kernel generates every run's a_t itself (``kernels.coefficient``)
+    from float32(s·C), float32(−s) and P, or from the uniform draws, so R runs on R different problems cost no more
+    than R runs on one. Stochastic runs whose models share a seed share one stream of draws, read from the first
+    such model. Hyperparameters a kernel does not read, and state it does not declare, are NaN: a kernel that used
+    them would fail the equivalence tests.
+
+    ``driver``: "runs" (``kernels.advance_runs``), "lanes" (``kernels.advance_lanes``) or None, which takes the lanes
+    from ``LANES_FROM`` runs on.
     """
 
-    def __init__(self, kind, hp, models, schedule, every):
-        self.kind, self.hp = kind, np.ascontiguousarray(hp, dtype=np.float64)
-        runs = len(models)
+    def __init__(self, kernel, rows, models, schedule, every, driver=None):
+        self.kernel, runs = kernel, len(models)
+        if len(rows) != runs:
+            raise ValueError(f"{len(rows)} hyperparameter rows for {runs} runs")
         self.stochastic = isinstance(models[0], experiment.Stochastic)
         if any(isinstance(m, experiment.Stochastic) != self.stochastic or m.domain != models[0].domain
                for m in models):
             raise ValueError("a batch holds problems of one family on one domain")
-        streams = {}
-        if self.stochastic:
-            for m in models:
-                streams.setdefault(m.seed, m)
-        self.streams = list(streams.values())
-        seeds = list(streams)
+        streams = {}  # seed -> the first model with that seed, whose draws every run with that seed reads
+        for m in models if self.stochastic else ():
+            streams.setdefault(m.seed, m)
+        self.streams, seeds = list(streams.values()), {seed: k for k, seed in enumerate(streams)}
         self.problems = kernels.Problems(
-            big=np.array([m.scale * m.C for m in models], np.float64).astype(np.float32),
-            small=np.array([-m.scale for m in models], np.float64).astype(np.float32),
-            period=np.array([m.period if not self.stochastic else 1 for m in models], np.int64),
-            p=np.array([m.p if self.stochastic else 0.0 for m in models], np.float64),
-            stream=np.array([seeds.index(m.seed) if self.stochastic else 0 for m in models], np.int64),
+            big=np.array([m.scale * m.C for m in models]).astype(np.float32),
+            small=np.array([-m.scale for m in models]).astype(np.float32),
+            period=np.array([1 if self.stochastic else m.period for m in models], np.int64),
+            p=np.array([m.p if self.stochastic else 0.0 for m in models]),
+            stream=np.array([seeds[m.seed] if self.stochastic else 0 for m in models], np.int64),
             optimum=np.array([m.optimum for m in models], np.float64),
         )
-        self.phase = np.zeros(runs, np.int64)  # (t − 1) mod P at the next step t
-        # State rows are padded to one 64-byte cache line each: threads writing neighbouring runs' state would
-        # otherwise share lines (measured: 2 runs on 2 threads ran at 52M run-steps/s, a third of one run alone).
-        self.s32 = np.zeros((runs, 16), np.float32)
-        for column in _INITIAL_ACCUMULATOR.get(kernels.KINDS[kind], ()):
-            self.s32[:, column] = self.hp[:, 4]
-        self.s64 = np.zeros((runs, 8), np.float64)
-        self.x = np.zeros(runs, np.float32)  # x_1 = 0
-        self.sums = np.zeros((runs, 2), np.float64)
-        self.domain = np.asarray(models[0].domain, np.float32)
+        self.hyper = kernels.Hyper(**{
+            name: np.array([row.get(name, np.nan) for row in rows], np.float64) for name in kernels.Hyper._fields})
+        initial = {name: getattr(self.hyper, value) if isinstance(value, str) else value
+                   for name, value in kernel.state.items()}
+        self.state = kernels.State(**{name: np.broadcast_to(initial.get(name, np.nan), runs).astype(np.float32)
+                                      for name in kernels.State._fields})
+        self.runs = kernels.Runs(x=np.zeros(runs, np.float32), phase=np.zeros(runs, np.int64),  # x_1 = 0, t = 1
+                                 loss=np.zeros(runs), coef=np.zeros(runs))
+        fields, self.step_limit = kernels.BIAS[kernel.name]
+        # Bias corrections by distinct β: a 64 x 64 sweep calls pow for 64 values of β2, not 4,096 runs.
+        self.betas, self.keys = [], []
+        for name in fields:
+            values, keys = np.unique(getattr(self.hyper, name) if name else np.zeros(runs), return_inverse=True)
+            self.betas.append(values)
+            self.keys.append(keys.astype(np.int64).ravel())
+        self.settled = [np.zeros(len(values), np.int64) for values in self.betas]
+        size = min(CHUNK, max(1024, TABLE_ENTRIES // max(len(values) for values in self.betas)))
+        self.tables = [np.empty((size, len(values))) for values in self.betas]  # reused: fresh pages cost faults
+        self.domain = tuple(np.float32(bound) for bound in models[0].domain)
         self.sqrt, self.every = schedule == "sqrt", int(every)
+        self.lanes = runs >= LANES_FROM if driver is None else driver == "lanes"
+        per_core = -(-runs // numba.get_num_threads())
+        self.block = min(LANE_BLOCK, -(-per_core // 8) * 8)  # whole SIMD registers (8 float32), every core busy
         self.t = 0
+        self.code = None  # the driver's machine code for this kernel, found on the first step
+
+    @property
+    def x(self):
+        """x_{t+1} of every run after the steps taken so far, float32."""
+        return self.runs.x
 
     def step(self, n):
-        """Advances every run by n steps; returns the logged (steps, x (R, L), R_t/t (R, L)) of this chunk."""
+        """Advances every run by n steps; returns the logged (steps, x (R, L), R_t/t (R, L)) of this chunk. With
+        n = 0 it only loads the driver, compiling it on its first use."""
         t0 = self.t + 1
-        if self.stochastic:
-            uniforms = np.stack([m.draws(t0, n) for m in self.streams])
-        else:
-            uniforms = np.zeros((1, n))
-        logged = np.arange((t0 + self.every - 1) // self.every, (t0 + n - 1) // self.every + 1) * self.every
+        first = (t0 + self.every - 1) // self.every
+        logged = np.arange(first, (t0 + n - 1) // self.every + 1) * self.every
         log_x = np.empty((len(self.x), len(logged)), np.float32)
         log_r = np.empty((len(self.x), len(logged)), np.float64)
-        kernels.advance(
-            self.kind, self.problems, uniforms, self.stochastic, self.phase, self.hp, self.s32, self.s64, self.x,
-            self.sums, t0, n, self.sqrt, self.domain, self.every, log_x, log_r,
-        )
-        self.t += n
+        for _, m in list(chunks(n, len(self.tables[0]))) or [(t0, 0)]:  # step(0) loads (or compiles) the driver
+            tables = [table[:m] for table in self.tables]
+            for values, table, settled in zip(self.betas, tables, self.settled):
+                kernels.bias_tables(self.t + 1, m, values, self.step_limit, table, settled)
+            bias = kernels.Corrections(*self.keys, *tables, *self.settled)
+            if self.stochastic:
+                uniforms = np.stack([model.draws(self.t + 1, m) for model in self.streams])
+            else:
+                uniforms = np.zeros((1, m))
+            arguments = (self.hyper, self.state, self.problems, uniforms, self.stochastic, self.runs, bias,
+                         self.t + 1, self.sqrt, *self.domain, self.every, log_x, log_r, first)
+            tail = (self.block,) if self.lanes else ()
+            if self.code is None:
+                driver = kernels.advance_lanes if self.lanes else kernels.advance_runs
+                self.code = kernels.specialised(driver, self.kernel.name, (*arguments, 0, len(self.x), *tail))
+            _on_every_core(self.code, (self.kernel.name, *arguments), tail, len(self.x), tail[0] if tail else 1)
+            self.t += m
         return logged, log_x, log_r
 
     def average_regret(self):
         """R_T/T of every run after the steps taken so far."""
-        return average_regret(self.sums[:, 0], self.sums[:, 1], self.problems.optimum, max(self.t, 1))
+        return average_regret(self.runs.loss, self.runs.coef, self.problems.optimum, max(self.t, 1))
+
+
+def _on_every_core(code, arguments, tail, runs, unit):
+    """``code(*arguments, r0, r1, *tail)`` on disjoint ranges of runs, whole units each, one range per core, each
+    in its own thread: the drivers release the GIL."""
+    units = -(-runs // unit)
+    cores = min(numba.get_num_threads(), units)
+    bounds = [min(runs, units * i // cores * unit) for i in range(cores + 1)]
+    if cores == 1:
+        code(*arguments, 0, runs, *tail)
+        return
+    futures = [_threads().submit(code, *arguments, r0, r1, *tail) for r0, r1 in zip(bounds, bounds[1:])]
+    for future in futures:
+        future.result()
+
+
+@functools.cache
+def _threads():
+    return concurrent.futures.ThreadPoolExecutor(numba.get_num_threads(), thread_name_prefix="fused")
 
 
 def evaluate(spec, hypers, candidates, steps, schedule="constant", progress=None):
@@ -204,9 +244,8 @@ def evaluate(spec, hypers, candidates, steps, schedule="constant", progress=None
     for hyper in hypers:
         if hyper not in rows:
             rows[hyper] = hyperparameters(spec, hyper)
-    kind = rows[hypers[0]][0]
     models = [candidates.problem(r) for r in range(runs)]
-    batch = Batch(kind, np.stack([rows[h][1] for h in hypers]), models, schedule, every=max(1, steps // 2000))
+    batch = Batch(spec.kernel, [rows[h] for h in hypers], models, schedule, every=max(1, steps // 2000))
     tail = []
     for _, n in chunks(steps):
         logged, log_x, _ = batch.step(n)
@@ -219,15 +258,14 @@ def evaluate(spec, hypers, candidates, steps, schedule="constant", progress=None
     return Outcome(tail_x=tail_x, final_x=final_x, average_regret=batch.average_regret())
 
 
-def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True):
-    """The fused counterpart of ``trial.run``, with the kernel row ``kernel`` = ``hyperparameters(spec, hyper)`` in
+def run(problem, spec, row, settings, run_dir, run_label, seed, progress=True):
+    """The fused counterpart of ``trial.run``, with the kernel row ``row`` = ``hyperparameters(spec, hyper)`` in
     place of the hyperparameters: the same ``Trajectory``, TensorBoard layout and tags.
 
     Raises:
         RunInterrupted: on Ctrl-C, at the end of the current chunk, after the writer was closed.
     """
-    kind, hp = kernel
-    batch = Batch(kind, hp[None, :], [problem], settings.schedule, settings.every)
+    batch = Batch(spec.kernel, [row], [problem], settings.schedule, settings.every)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
     writer = SummaryWriter(trajectory.tb_dir)
     live = sys.stderr.isatty()

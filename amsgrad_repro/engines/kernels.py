@@ -2,329 +2,153 @@
 
 Each update function follows its torch.optim class's single-tensor CPU path operation by operation, in float32,
 with the scalars that torch keeps as Python floats (step sizes, bias corrections) in float64:
-- torch's CPU ``lerp``, ``addcmul`` and ``add(alpha=...)`` use a fused multiply-add; ``fma32`` reproduces it (the float64 product of
-  two float32 numbers is exact, so one rounding remains, as in a hardware FMA, up to a double rounding that
-  happens with probability ~2^-29);
+- torch's CPU ``lerp``, ``addcmul`` and ``add(alpha=...)`` use a fused multiply-add; ``fma32`` reproduces it (the
+  float64 product of two float32 numbers is exact, so one rounding remains, as in a hardware FMA, up to a double
+  rounding that happens with probability ~2^-29);
 - a float32 tensor divided by a Python float divides by that float rounded to float32.
 What is *not* reproduced: torch's vectorised float32 ``sqrt`` is within ±1 ulp but not correctly rounded (on this
-machine's AVX512 build 17 % of results differ by one ulp), while numba's is exact. That is the only source of
+machine's AVX512 build 17 % of results differ by one ulp), while ``sqrt`` here is exact. That is the only source of
 difference, and the equivalence tests bound its effect on trajectories (1e-5 over 20,000 steps; measured ~1e-6).
 
-State per run: ``s32`` holds the float32 tensors torch keeps (moments), ``s64`` the float64 bookkeeping, ``hp`` the
-hyperparameters read from the torch optimizer's param group (see ``fused.hyperparameters``).
+An update function is ``name(x, g, lr, t, h, s, r, bc1, bc2) -> x_{t+1}`` for run r: ``h`` holds the
+hyperparameters by param-group key (``Hyper``), ``s`` the state by torch's state names (``State``), and bc1, bc2
+the bias corrections 1 − β^t of the fields named by ``@update(bias=...)``. The registry entry of an optimizer
+(``optim.registry.Kernel``) names its update function, the keys it reads and its initial state. Adding a kernel
+is one entry there, one update function here and one row of the equivalence table.
+
+Two drivers run an update. Each is compiled for one kernel name on its first use (the name is a literal type, so
+only that update is compiled; see ``specialised``) and cached on disk (``cache=True``). Both advance a range of runs
+and release the GIL, so ``fused`` gives each core its own range in a thread:
+- ``advance_runs``: one run after another, the steps of a run in the inner loop (a few runs; one run is fastest so);
+- ``advance_lanes``: runs in SIMD lanes: for a block of runs, one step of all of them in the inner loop. That loop
+  is branch-free where the update is: every array is loaded unconditionally and choices are ``choose`` selects,
+  so LLVM vectorises it (``error_model="numpy"``: no division-by-zero checks; the paper's 0/0 := 0 is explicit).
+  Updates that call ``pow`` per lane and step (radam, nadam) run in it one lane at a time.
+Both read the bias corrections from tables built by ``bias_tables`` once per distinct β, not once per run.
+The drivers and the updates live in this one module because numba's cache only notices changes to the file of
+the function it compiled.
 """
 
 import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+import numba
+from llvmlite import ir
+from numba import literally, njit
+from numba.core import types
+from numba.extending import intrinsic, overload
 
 from .. import experiment
 
 f32 = np.float32
+u64 = np.uint64  # run indices as unsigned, so numba adds no negative-index fix-up and LLVM sees affine addresses
 average_regret = njit(inline="always")(experiment.average_regret)  # the one definition of R_t/t, compiled
-ADAM_STEP_LIMIT = 2.0**24  # torch.optim.Adam counts steps in a float32 tensor: from here on step + 1 == step
+TORCH_STEP_LIMIT = 2.0**24  # torch.optim counts Adam-family steps in a float32 tensor: from here on step + 1 == step
+
+
+@intrinsic
+def sqrt(typingctx, x):
+    """IEEE square root of a float32 or float64, as LLVM's ``sqrt`` intrinsic. numba's np.sqrt and math.sqrt may
+    call libm instead, and a call stops SIMD; the results are the same, both correctly rounded."""
+    if x not in (types.float32, types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.call(builder.module.declare_intrinsic("llvm.sqrt", [args[0].type]), args)
+
+    return x(x), codegen
+
+
+@intrinsic
+def fma32(typingctx, a, b, c):
+    """float32 a·b + c with a single rounding, as torch's CPU lerp/addcmul kernels compute it: float64(a)·float64(b)
+    is exact, so only the float64 sum rounds before the float32 result (written as LLVM instructions: numba inlines
+    an intrinsic for free, where it would type a jitted helper again at every call)."""
+    if not all(isinstance(arg, types.Float) for arg in (a, b, c)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        a64, b64, c64 = (context.cast(builder, value, ty, types.float64) for value, ty in zip(args, signature.args))
+        total = builder.fadd(builder.fmul(a64, b64), c64)
+        return builder.fptrunc(total, ir.FloatType())
+
+    return types.float32(a, b, c), codegen
+
+
+@intrinsic
+def choose(typingctx, condition, a, b):
+    """``a if condition else b`` as one LLVM ``select``: both values are computed, nothing branches, so a loop over
+    runs stays SIMD (numba lowers a conditional expression to branches, which LLVM does not always merge)."""
+    if not isinstance(condition, types.Boolean):
+        return None
+    common = typingctx.unify_types(a, b)
+    if common is None:
+        return None
+
+    def codegen(context, builder, signature, args):
+        _, a_type, b_type = signature.args
+        a_value = context.cast(builder, args[1], a_type, signature.return_type)
+        b_value = context.cast(builder, args[2], b_type, signature.return_type)
+        return builder.select(args[0], a_value, b_value)
+
+    return common(condition, a, b), codegen
 
 
 @njit(inline="always")
-def fma32(a, b, c):
-    """float32 a·b + c with a single rounding, as torch's CPU lerp/addcmul kernels compute it."""
-    return f32(np.float64(a) * np.float64(b) + np.float64(c))
+def larger(a, b):
+    """Python's max(a, b), as a select."""
+    return choose(b > a, b, a)
 
 
 @njit(inline="always")
-def _bias_corrections(t, b1, b2, s64):
-    """1 − β^t for both betas as torch computes them (Python float pow); each is cached once it rounds to 1.0.
-
-    s64[0] and s64[1] flag a saturated correction, so a β2 near 1 does not keep β1's pow alive, nor the reverse.
-    """
-    bc1 = 1.0
-    if s64[0] == 0.0:
-        bc1 = 1.0 - math.pow(b1, t)
-        if bc1 == 1.0:
-            s64[0] = 1.0
-    bc2 = 1.0
-    if s64[1] == 0.0:
-        bc2 = 1.0 - math.pow(b2, t)
-        if bc2 == 1.0:
-            s64[1] = 1.0
-    return bc1, bc2
+def smaller(a, b):
+    """Python's min(a, b), as a select."""
+    return choose(b < a, b, a)
 
 
-@njit(inline="always")
-def adam(x, g, lr, t, hp, s32, s64, amsgrad, decoupled):
-    """torch.optim.Adam (``amsgrad=False``) and Adam(amsgrad=True): max of the raw v, then bias corrections and ε.
+class Hyper(NamedTuple):
+    """Hyperparameters per run (float64 arrays), named by the param-group keys they are read from."""
 
-    hp = (lr, β1, β2, ε, weight decay); s32 = (m, v, v_max). With ``decoupled`` (torch.optim.AdamW), the decay
-    hp[4] is applied first as param.mul_(1 − lr·weight_decay).
-    """
-    b1, b2, eps = hp[1], hp[2], hp[3]
-    if decoupled:
-        x = x * f32(1.0 - lr * hp[4])
-    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
-    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
-    s32[0], s32[1] = m, v
-    bc1, bc2 = _bias_corrections(min(float(t), ADAM_STEP_LIMIT), b1, b2, s64)
-    step_size = lr / bc1
-    if amsgrad:
-        s32[2] = max(s32[2], v)
-        v = s32[2]
-    denom = np.sqrt(v) / f32(math.sqrt(bc2)) + f32(eps)
-    return x + (f32(-step_size) * m) / denom
+    lr: np.ndarray
+    beta1: np.ndarray
+    beta2: np.ndarray
+    eps: np.ndarray
+    weight_decay: np.ndarray
+    momentum: np.ndarray
+    alpha: np.ndarray
+    initial_accumulator_value: np.ndarray
+    beta1_decay: np.ndarray
+    momentum_decay: np.ndarray
+    partial: np.ndarray
+    final_lr: np.ndarray
+    gamma: np.ndarray
+    initial_accumulator: np.ndarray
 
 
-@njit(inline="always")
-def sgd(x, g, lr, hp, s32, s64):
-    """torch.optim.SGD: momentum hp[1] (0 = plain SGD), dampening 0, no Nesterov; s32 = (buffer,)."""
-    if hp[1] != 0.0:
-        if s64[0] == 0.0:
-            s32[0] = g  # first step: buf = grad.clone()
-            s64[0] = 1.0
-        else:
-            s32[0] = s32[0] * f32(hp[1]) + g  # buf.mul_(momentum).add_(grad, alpha=1 − dampening)
-        g = s32[0]
-    return fma32(f32(-lr), g, x)  # param.add_(grad, alpha=−lr)
+class State(NamedTuple):
+    """Optimizer state per run (float32 arrays), named as the optimizer classes name their state."""
 
-
-@njit(inline="always")
-def adagrad(x, g, lr, hp, s32):
-    """torch.optim.Adagrad: lr_decay 0, ε = hp[3]; s32 = (sum,), which starts at initial_accumulator_value."""
-    s32[0] = fma32(g, g, s32[0])  # state_sum.addcmul_(grad, grad, value=1)
-    std = np.sqrt(s32[0]) + f32(hp[3])
-    return x + (f32(-lr) * g) / std
-
-
-@njit(inline="always")
-def rmsprop(x, g, lr, hp, s32):
-    """torch.optim.RMSprop: α = hp[2], ε = hp[3], not centered, no momentum; s32 = (square_avg,)."""
-    s32[0] = fma32(f32(1.0 - hp[2]) * g, g, s32[0] * f32(hp[2]))
-    avg = np.sqrt(s32[0]) + f32(hp[3])
-    return x + (f32(-lr) * g) / avg
-
-
-@njit(inline="always")
-def paper(x, g, lr, t, hp, s32, mode):
-    """``paper_optim``'s classes: no bias correction, no ε, 0/0 := 0. hp = (lr, β1, β2, ε unused, λ).
-
-    mode 0: AdamPaper (Algorithm 1); 1: AMSGradPaper (Algorithm 2, v̂ = max of the raw v); 2: AdamNC
-    (β2,t = 1 − 1/t); 3: AdamX (β1,t = β1·λ^{t−1}, v̂_t = max((1 − β1,t)²/(1 − β1,t−1)²·v̂_{t−1}, v_t)).
-    s32 = (m, v, v̂). Their ``step`` does m.mul_(β1).add_(g, alpha=1 − β1), then the Adam-style addcmul for v, and
-    p.add_(m / √v̂, alpha=−lr); torch's CPU ``add`` with ``alpha`` is a fused multiply-add.
-    """
-    b1 = hp[1] * math.pow(hp[4], t - 1.0) if mode == 3 else hp[1]
-    b2 = 1.0 - 1.0 / t if mode == 2 else hp[2]
-    m = fma32(f32(1.0 - b1), g, s32[0] * f32(b1))
-    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))
-    s32[0], s32[1] = m, v
-    if mode == 1 or mode == 3:
-        v_hat = s32[2]
-        if mode == 3 and t > 1:
-            ratio = (1.0 - b1) / (1.0 - hp[1] * math.pow(hp[4], t - 2.0))
-            v_hat = v_hat * f32(ratio * ratio)
-        v = max(v_hat, v)
-        s32[2] = v
-    denom = np.sqrt(v)
-    update = m / denom if denom > 0 else f32(0.0)
-    return fma32(f32(-lr), update, x)
-
-
-@njit(inline="always")
-def yogi(x, g, lr, t, hp, s32, s64):
-    """pytorch_optimizer.Yogi (per-parameter path, adam_debias off): hp = (lr, β1, β2, ε, initial_accumulator).
-
-    v_t = v − (1 − β2)·sign(v − g²)·g²; s32 = (m, v), both starting at initial_accumulator.
-    """
-    b1, b2 = hp[1], hp[2]
-    g2 = g * g
-    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])
-    v = s32[1]
-    v = fma32(f32(-(1.0 - b2)) * np.sign(v - g2), g2, v)
-    s32[0], s32[1] = m, v
-    bc1, bc2 = _bias_corrections(float(t), b1, b2, s64)
-    denom = np.sqrt(v) / f32(math.sqrt(bc2)) + f32(hp[3])
-    return x + (f32(-(lr / bc1)) * m) / denom
-
-
-@njit(inline="always")
-def adamax(x, g, lr, t, hp, s32, s64):
-    """torch.optim.Adamax: u = max(β2·u, |g| + ε), x −= lr/(1 − β1^t)·m/u. hp = (lr, β1, β2, ε); s32 = (m, u)."""
-    m = fma32(f32(1.0 - hp[1]), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
-    u = max(s32[1] * f32(hp[2]), abs(g) + f32(hp[3]))  # torch.maximum(exp_inf.mul_(β2), grad.abs().add_(ε))
-    s32[0], s32[1] = m, u
-    bc1, _ = _bias_corrections(min(float(t), ADAM_STEP_LIMIT), hp[1], 0.0, s64)
-    return x + (f32(-(lr / bc1)) * m) / u  # param.addcdiv_(exp_avg, exp_inf, value=−clr)
-
-
-@njit(inline="always")
-def adabelief(x, g, lr, t, hp, s32, s64):
-    """pytorch_optimizer.AdaBelief (per-parameter path; rectify, ams_bound, adanorm and weight decay off).
-
-    s_t = β2·s + (1 − β2)·(g − m_t)² + ε, x −= lr/(1 − β1^t)·m/(√s/√(1 − β2^t) + ε). hp = (lr, β1, β2, ε);
-    s32 = (m, s).
-    """
-    b1, b2 = hp[1], hp[2]
-    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
-    residual = g - m
-    belief = fma32(f32(1.0 - b2) * residual, residual, s32[1] * f32(b2)) + f32(hp[3])
-    s32[0], s32[1] = m, belief
-    bc1, bc2 = _bias_corrections(float(t), b1, b2, s64)  # group['step'] is a Python int: no float32 stall
-    denom = np.sqrt(belief) / f32(math.sqrt(bc2)) + f32(hp[3])
-    return x + (f32(-(lr / bc1)) * m) / denom
-
-
-@njit(inline="always")
-def adabound(x, g, lr, t, hp, s32, s64, ams_bound):
-    """pytorch_optimizer.AdaBound, and AdaBound(ams_bound=True) = AMSBound (per-parameter path, weight decay off).
-
-    The step lr·√(1 − β2^t)/(1 − β1^t)/(√v + ε) is clipped to [lower, upper], with final = final_lr·lr/base_lr,
-    lower = final·(1 − 1/(γt + 1)) and upper = final·(1 + 1/(γt)). hp = (base lr, β1, β2, ε, final_lr, γ);
-    s32 = (m, v, v_max).
-    """
-    b1, b2 = hp[1], hp[2]
-    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
-    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
-    s32[0], s32[1] = m, v
-    if ams_bound:
-        v = max(s32[2], v)
-        s32[2] = v
-    bc1, bc2 = _bias_corrections(float(t), b1, b2, s64)  # group['step'] is a Python int: no float32 stall
-    step_size = lr * math.sqrt(bc2) / bc1
-    final_lr = hp[4] * lr / hp[0]
-    lower = final_lr * (1.0 - 1.0 / (hp[5] * t + 1.0))
-    upper = final_lr * (1.0 + 1.0 / (hp[5] * t))
-    denom = np.sqrt(v + f32(1e-15)) + f32(hp[3])  # apply_ams_bound: (v + 1e-15).sqrt_().add_(eps)
-    return x - min(max(f32(step_size) / denom, f32(lower)), f32(upper)) * m
-
-
-@njit(inline="always")
-def radam(x, g, lr, t, hp, s32, s64):
-    """torch.optim.RAdam (no weight decay): Adam's moments, rectified once ρ_t > 5, else momentum SGD.
-
-    ρ_∞ = 2/(1 − β2) − 1, ρ_t = ρ_∞ − 2t·β2^t/(1 − β2^t); the rectifier is
-    √((ρ_t − 4)(ρ_t − 2)ρ_∞ / ((ρ_∞ − 4)(ρ_∞ − 2)ρ_t)). hp = (lr, β1, β2, ε); s32 = (m, v).
-    """
-    b1, b2 = hp[1], hp[2]
-    step = min(float(t), ADAM_STEP_LIMIT)  # RAdam's step is a float32 tensor too
-    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
-    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
-    s32[0], s32[1] = m, v
-    bc1, bc2 = _bias_corrections(step, b1, b2, s64)
-    b2_power = 0.0 if s64[2] == 1.0 else math.pow(b2, step)
-    if b2_power == 0.0:
-        s64[2] = 1.0  # β2^t has underflowed to 0 and stays there: ρ_t = ρ_∞ from now on
-    corrected = m / f32(bc1)
-    rho_inf = 2.0 / (1.0 - b2) - 1.0
-    rho_t = rho_inf - 2.0 * step * b2_power / bc2
-    if rho_t > 5.0:
-        adaptive = f32(math.sqrt(bc2)) / (np.sqrt(v) + f32(hp[3]))
-        rect = math.sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
-        return x - corrected * f32(lr) * adaptive * f32(rect)
-    return x - corrected * f32(lr)
-
-
-@njit(inline="always")
-def nadam(x, g, lr, t, hp, s32, s64):
-    """torch.optim.NAdam (no weight decay): Nesterov momentum with μ_t = β1·(1 − ½·0.96^(t·ψ)).
-
-    The product Π μ is a float32 tensor in torch (``mu_product``), so it is kept in float32 here. hp = (lr, β1, β2,
-    ε, ψ = momentum_decay); s32 = (m, v, Π μ).
-    """
-    b1, b2, decay = hp[1], hp[2], hp[4]
-    step = min(float(t), ADAM_STEP_LIMIT)
-    _, bc2 = _bias_corrections(step, 0.0, b2, s64)
-    mu = b1 * (1.0 - 0.5 * math.pow(0.96, step * decay))
-    mu_next = b1 * (1.0 - 0.5 * math.pow(0.96, (step + 1.0) * decay))
-    product = (f32(1.0) if t == 1 else s32[2]) * f32(mu)  # mu_product *= mu
-    s32[2] = product
-    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
-    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
-    s32[0], s32[1] = m, v
-    denom = np.sqrt(v / f32(bc2)) + f32(hp[3])
-    x = x + (f32(-lr * (1.0 - mu) / (1.0 - float(product))) * g) / denom
-    return x + (f32((-lr * mu_next) / (1.0 - float(product) * mu_next)) * m) / denom
-
-
-@njit(inline="always")
-def adopt(x, g, lr, t, hp, s32):
-    """pytorch_optimizer.ADOPT (per-parameter path, default clip t^¼, no weight decay, not cautious).
-
-    t = 1 only stores v = g². Then the gradient is normalised by the *previous* v, n = clip(g/max(√v, ε), ±t^¼),
-    m = lerp(m, n, 1 − β1), x −= lr·m, and only then v = β2·v + (1 − β2)·g². hp = (lr, β1, β2, ε); s32 = (m, v).
-    """
-    if t == 1:
-        s32[1] = fma32(g, g, s32[1])  # exp_avg_sq.addcmul_(grad, grad)
-        return x
-    clip = f32(math.pow(float(t), 0.25))
-    normed = min(max(g / max(np.sqrt(s32[1]), f32(hp[3])), -clip), clip)
-    m = fma32(f32(1.0 - hp[1]), normed - s32[0], s32[0])  # exp_avg.lerp_(normed_grad, 1 − β1)
-    s32[0] = m
-    s32[1] = fma32(f32(1.0 - hp[2]) * g, g, s32[1] * f32(hp[2]))
-    return fma32(f32(-lr), m, x)  # p.add_(exp_avg, alpha=−lr)
-
-
-@njit(inline="always")
-def padam(x, g, lr, t, hp, s32, s64):
-    """pytorch_optimizer.PAdam (per-parameter path, no weight decay): Adam with the denominator (√v + ε)^(2p).
-
-    torch's ``pow_`` computes an exponent of 0.5 as ``sqrt``; others as float32 ``pow``. hp = (lr, β1, β2, ε,
-    p = partial); s32 = (m, v).
-    """
-    b1, b2, exponent = hp[1], hp[2], hp[4] * 2.0
-    m = fma32(f32(1.0 - b1), g - s32[0], s32[0])  # exp_avg.lerp_(grad, 1 − β1)
-    v = fma32(f32(1.0 - b2) * g, g, s32[1] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
-    s32[0], s32[1] = m, v
-    bc1, bc2 = _bias_corrections(float(t), b1, b2, s64)  # group['step'] is a Python int: no float32 stall
-    denom = np.sqrt(v) + f32(hp[3])
-    if exponent == 0.5:
-        denom = np.sqrt(denom)
-    elif exponent != 1.0:
-        denom = f32(math.pow(denom, exponent))
-    return x + (f32(-(lr * math.sqrt(bc2) / bc1)) * m) / denom
-
-
-KINDS = ("adam", "amsgrad", "sgd", "sgd_momentum", "adagrad", "rmsprop", "adam_paper", "amsgrad_paper", "adamnc",
-         "adamx", "yogi", "adamw", "adamax", "adabelief", "adabound", "amsbound", "radam", "nadam", "adopt", "padam")
-"""Kernel names; a registry entry's ``kernel`` is one of these, and its index is the driver's ``kind``."""
-
-
-@njit(inline="always")
-def _update(kind, x, g, lr, t, hp, s32, s64):
-    if kind == 0 or kind == 11:
-        return adam(x, g, lr, t, hp, s32, s64, False, kind == 11)
-    if kind == 1:
-        return adam(x, g, lr, t, hp, s32, s64, True, False)
-    if kind == 2 or kind == 3:
-        return sgd(x, g, lr, hp, s32, s64)
-    if kind == 4:
-        return adagrad(x, g, lr, hp, s32)
-    if kind == 5:
-        return rmsprop(x, g, lr, hp, s32)
-    if kind <= 9:
-        return paper(x, g, lr, t, hp, s32, kind - 6)
-    if kind == 10:
-        return yogi(x, g, lr, t, hp, s32, s64)
-    if kind == 12:
-        return adamax(x, g, lr, t, hp, s32, s64)
-    if kind == 13:
-        return adabelief(x, g, lr, t, hp, s32, s64)
-    if kind == 16:
-        return radam(x, g, lr, t, hp, s32, s64)
-    if kind == 17:
-        return nadam(x, g, lr, t, hp, s32, s64)
-    if kind == 18:
-        return adopt(x, g, lr, t, hp, s32)
-    if kind == 19:
-        return padam(x, g, lr, t, hp, s32, s64)
-    return adabound(x, g, lr, t, hp, s32, s64, kind == 15)
+    exp_avg: np.ndarray
+    exp_avg_sq: np.ndarray
+    max_exp_avg_sq: np.ndarray
+    exp_avg_var: np.ndarray
+    exp_inf: np.ndarray
+    mu_product: np.ndarray
+    momentum_buffer: np.ndarray
+    sum: np.ndarray
+    square_avg: np.ndarray
+    m: np.ndarray
+    v: np.ndarray
+    v_hat: np.ndarray
 
 
 class Problems(NamedTuple):
     """One problem of the paper's families per run (``experiment.Online`` / ``experiment.Stochastic``).
 
-    Online: a_t = big when t mod period = 1 (``phase`` = (t − 1) mod period = 0), else small. Stochastic: a_t = big
-    when u_t < p, with u_t read from row ``stream`` of the uniforms, else small. big = float32(s·C), small =
-    float32(−s), exactly as the problems round them.
+    Online: a_t = big when t mod period = 1 (the run's phase (t − 1) mod period is 0), else small. Stochastic:
+    a_t = big when u_t < p, u_t read from row ``stream`` of the uniforms, else small. big = float32(s·C) and
+    small = float32(−s), rounded as the problems round them.
     """
 
     big: np.ndarray  # (R,) float32
@@ -335,49 +159,442 @@ class Problems(NamedTuple):
     optimum: np.ndarray  # (R,) float64 x*
 
 
+class Runs(NamedTuple):
+    """What a driver advances per run besides the optimizer state."""
+
+    x: np.ndarray  # (R,) float32 x_t
+    phase: np.ndarray  # (R,) int64 (t − 1) mod period
+    loss: np.ndarray  # (R,) float64 Σ_k a_k·x_k
+    coef: np.ndarray  # (R,) float64 Σ_k a_k
+
+
+class Corrections(NamedTuple):
+    """Bias corrections of one call: ``table1[k, key1[r]]`` is run r's 1 − β^t at t = t0 + k (``bias_tables``)."""
+
+    key1: np.ndarray  # (R,) int64
+    key2: np.ndarray  # (R,) int64
+    table1: np.ndarray  # (n, U1) float64
+    table2: np.ndarray  # (n, U2) float64
+    settled1: np.ndarray  # (U1,) int64: the first t from which the correction is 1.0 (0: not yet)
+    settled2: np.ndarray  # (U2,) int64
+
+
+UPDATES = {}
+"""Update functions by kernel name; ``optim.registry.Kernel.name`` is one of these."""
+BIAS = {}
+"""Kernel name -> (the two β fields whose corrections it reads (None: correction 1), the step at which torch stops
+counting)."""
+
+
+def update(bias=(None, None), step_limit=math.inf):
+    """Registers an update function under its name, with the β fields of its bias corrections."""
+
+    def register(fn):
+        UPDATES[fn.__name__] = njit(inline="always", error_model="numpy")(fn)
+        BIAS[fn.__name__] = (tuple(bias), step_limit)
+        return UPDATES[fn.__name__]
+
+    return register
+
+
+@njit(inline="always")
+def _adam(x, g, lr, h, s, r, bc1, bc2, amsgrad, decoupled):
+    """torch.optim.Adam's arithmetic; with ``decoupled`` (AdamW) the decay is param.mul_(1 − lr·weight_decay)."""
+    b1, b2 = h.beta1[r], h.beta2[r]
+    if decoupled:
+        x = x * f32(1.0 - lr * h.weight_decay[r])
+    m = fma32(f32(1.0 - b1), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
+    v = fma32(f32(1.0 - b2) * g, g, s.exp_avg_sq[r] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+    s.exp_avg[r], s.exp_avg_sq[r] = m, v
+    if amsgrad:
+        v = larger(s.max_exp_avg_sq[r], v)  # the max of the raw v, bias-corrected below
+        s.max_exp_avg_sq[r] = v
+    denom = sqrt(v) / f32(sqrt(bc2)) + f32(h.eps[r])
+    return x + (f32(-(lr / bc1)) * m) / denom
+
+
+@update(bias=("beta1", "beta2"), step_limit=TORCH_STEP_LIMIT)
+def adam(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.Adam."""
+    return _adam(x, g, lr, h, s, r, bc1, bc2, False, False)
+
+
+@update(bias=("beta1", "beta2"), step_limit=TORCH_STEP_LIMIT)
+def amsgrad(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.Adam(amsgrad=True): max of the raw v, then both bias corrections and ε."""
+    return _adam(x, g, lr, h, s, r, bc1, bc2, True, False)
+
+
+@update(bias=("beta1", "beta2"), step_limit=TORCH_STEP_LIMIT)
+def adamw(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.AdamW."""
+    return _adam(x, g, lr, h, s, r, bc1, bc2, False, True)
+
+
+@update()
+def sgd(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.SGD without momentum: param.add_(grad, alpha=−lr)."""
+    return fma32(f32(-lr), g, x)
+
+
+@update()
+def sgd_momentum(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.SGD(momentum), dampening 0, no Nesterov: buf = μ·buf + g. torch's first step clones the
+    gradient; the buffer starts at 0 here, and 0·μ + g is g exactly."""
+    buf = s.momentum_buffer[r] * f32(h.momentum[r]) + g
+    s.momentum_buffer[r] = buf
+    return fma32(f32(-lr), buf, x)
+
+
+@update()
+def adagrad(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.Adagrad, lr_decay 0: state_sum.addcmul_(grad, grad, value=1)."""
+    total = fma32(g, g, s.sum[r])
+    s.sum[r] = total
+    return x + (f32(-lr) * g) / (sqrt(total) + f32(h.eps[r]))
+
+
+@update()
+def rmsprop(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.RMSprop, not centered, no momentum: square_avg.mul_(α).addcmul_(grad, grad, 1 − α)."""
+    alpha = h.alpha[r]
+    avg = fma32(f32(1.0 - alpha) * g, g, s.square_avg[r] * f32(alpha))
+    s.square_avg[r] = avg
+    return x + (f32(-lr) * g) / (sqrt(avg) + f32(h.eps[r]))
+
+
+@njit(inline="always")
+def _paper(x, g, lr, t, h, s, r, keep_max, nc, adamx):
+    """``optim.paper``'s algorithms: no bias correction, no ε, 0/0 := 0.
+
+    Their ``step`` does m.mul_(β1).add_(g, alpha=1 − β1), the Adam-style addcmul for v, and p.add_(m / √v̂,
+    alpha=−lr); torch's CPU ``add`` with ``alpha`` is a fused multiply-add. ``keep_max``: v̂ = max(v̂, v)
+    (Algorithm 2); ``nc``: β2,t = 1 − 1/t (AdamNC); ``adamx``: β1,t = β1·λ^{t−1} and v̂_t = max((1 − β1,t)²/
+    (1 − β1,t−1)²·v̂_{t−1}, v_t) (Tran & Phong).
+    """
+    b1 = h.beta1[r] * math.pow(h.beta1_decay[r], t - 1.0) if adamx else h.beta1[r]
+    b2 = 1.0 - 1.0 / t if nc else h.beta2[r]
+    m = fma32(f32(1.0 - b1), g, s.m[r] * f32(b1))
+    v = fma32(f32(1.0 - b2) * g, g, s.v[r] * f32(b2))
+    s.m[r], s.v[r] = m, v
+    if keep_max:
+        v_hat = s.v_hat[r]
+        if adamx:
+            ratio = (1.0 - b1) / (1.0 - h.beta1[r] * math.pow(h.beta1_decay[r], t - 2.0))
+            v_hat = choose(t > 1, v_hat * f32(ratio * ratio), v_hat)
+        v = larger(v_hat, v)
+        s.v_hat[r] = v
+    denom = sqrt(v)
+    step = m / denom
+    return fma32(f32(-lr), choose(denom > 0, step, f32(0.0)), x)
+
+
+@update()
+def adam_paper(x, g, lr, t, h, s, r, bc1, bc2):
+    """optim.paper.AdamPaper: Algorithm 1."""
+    return _paper(x, g, lr, t, h, s, r, False, False, False)
+
+
+@update()
+def amsgrad_paper(x, g, lr, t, h, s, r, bc1, bc2):
+    """optim.paper.AMSGradPaper: Algorithm 2, the max of the raw v."""
+    return _paper(x, g, lr, t, h, s, r, True, False, False)
+
+
+@update()
+def adamnc(x, g, lr, t, h, s, r, bc1, bc2):
+    """optim.paper.AdamNC: Algorithm 1 with β2,t = 1 − 1/t."""
+    return _paper(x, g, lr, t, h, s, r, False, True, False)
+
+
+@update()
+def adamx(x, g, lr, t, h, s, r, bc1, bc2):
+    """optim.paper.AdamX (Tran & Phong 2019)."""
+    return _paper(x, g, lr, t, h, s, r, True, False, True)
+
+
+@update(bias=("beta1", "beta2"))
+def yogi(x, g, lr, t, h, s, r, bc1, bc2):
+    """pytorch_optimizer.Yogi (per-parameter path, adam_debias off): v_t = v − (1 − β2)·sign(v − g²)·g²."""
+    b1, b2, g2 = h.beta1[r], h.beta2[r], g * g
+    m = fma32(f32(1.0 - b1), g - s.exp_avg[r], s.exp_avg[r])
+    v = s.exp_avg_sq[r]
+    v = fma32(f32(-(1.0 - b2)) * np.sign(v - g2), g2, v)
+    s.exp_avg[r], s.exp_avg_sq[r] = m, v
+    denom = sqrt(v) / f32(sqrt(bc2)) + f32(h.eps[r])
+    return x + (f32(-(lr / bc1)) * m) / denom
+
+
+@update(bias=("beta1", None), step_limit=TORCH_STEP_LIMIT)
+def adamax(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.Adamax: u = max(β2·u, |g| + ε), x −= lr/(1 − β1^t)·m/u."""
+    m = fma32(f32(1.0 - h.beta1[r]), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
+    u = larger(s.exp_inf[r] * f32(h.beta2[r]), abs(g) + f32(h.eps[r]))  # maximum(exp_inf.mul_(β2), |g| + ε)
+    s.exp_avg[r], s.exp_inf[r] = m, u
+    return x + (f32(-(lr / bc1)) * m) / u  # param.addcdiv_(exp_avg, exp_inf, value=−clr)
+
+
+@update(bias=("beta1", "beta2"))
+def adabelief(x, g, lr, t, h, s, r, bc1, bc2):
+    """pytorch_optimizer.AdaBelief (per-parameter path; rectify, ams_bound, adanorm and weight decay off):
+    s_t = β2·s + (1 − β2)·(g − m_t)² + ε, x −= lr/(1 − β1^t)·m/(√s/√(1 − β2^t) + ε)."""
+    b2, eps = h.beta2[r], h.eps[r]
+    m = fma32(f32(1.0 - h.beta1[r]), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
+    residual = g - m
+    belief = fma32(f32(1.0 - b2) * residual, residual, s.exp_avg_var[r] * f32(b2)) + f32(eps)
+    s.exp_avg[r], s.exp_avg_var[r] = m, belief
+    denom = sqrt(belief) / f32(sqrt(bc2)) + f32(eps)
+    return x + (f32(-(lr / bc1)) * m) / denom
+
+
+@njit(inline="always")
+def _adabound(x, g, lr, t, h, s, r, bc1, bc2, ams_bound):
+    """pytorch_optimizer.AdaBound (per-parameter path, weight decay off): the step lr·√(1 − β2^t)/(1 − β1^t)/
+    (√v + ε) is clipped to [lower, upper], final = final_lr·lr/base_lr, lower = final·(1 − 1/(γt + 1)),
+    upper = final·(1 + 1/(γt))."""
+    b1, b2 = h.beta1[r], h.beta2[r]
+    m = fma32(f32(1.0 - b1), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
+    v = fma32(f32(1.0 - b2) * g, g, s.exp_avg_sq[r] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+    s.exp_avg[r], s.exp_avg_sq[r] = m, v
+    if ams_bound:
+        v = larger(s.max_exp_avg_sq[r], v)
+        s.max_exp_avg_sq[r] = v
+    step_size = lr * sqrt(bc2) / bc1
+    final_lr = h.final_lr[r] * lr / h.lr[r]
+    lower = final_lr * (1.0 - 1.0 / (h.gamma[r] * t + 1.0))
+    upper = final_lr * (1.0 + 1.0 / (h.gamma[r] * t))
+    denom = sqrt(v + f32(1e-15)) + f32(h.eps[r])  # apply_ams_bound: (v + 1e-15).sqrt_().add_(eps)
+    return x - smaller(larger(f32(step_size) / denom, f32(lower)), f32(upper)) * m
+
+
+@update(bias=("beta1", "beta2"))
+def adabound(x, g, lr, t, h, s, r, bc1, bc2):
+    """pytorch_optimizer.AdaBound."""
+    return _adabound(x, g, lr, t, h, s, r, bc1, bc2, False)
+
+
+@update(bias=("beta1", "beta2"))
+def amsbound(x, g, lr, t, h, s, r, bc1, bc2):
+    """pytorch_optimizer.AdaBound(ams_bound=True): AMSBound."""
+    return _adabound(x, g, lr, t, h, s, r, bc1, bc2, True)
+
+
+@update(bias=("beta1", "beta2"), step_limit=TORCH_STEP_LIMIT)
+def radam(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.RAdam (no weight decay): Adam's moments, rectified once ρ_t > 5, else momentum SGD.
+
+    ρ_∞ = 2/(1 − β2) − 1, ρ_t = ρ_∞ − 2t·β2^t/(1 − β2^t); the rectifier is
+    √((ρ_t − 4)(ρ_t − 2)ρ_∞ / ((ρ_∞ − 4)(ρ_∞ − 2)ρ_t)).
+    """
+    b1, b2 = h.beta1[r], h.beta2[r]
+    step = min(float(t), TORCH_STEP_LIMIT)  # RAdam's step is a float32 tensor too
+    m = fma32(f32(1.0 - b1), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
+    v = fma32(f32(1.0 - b2) * g, g, s.exp_avg_sq[r] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+    s.exp_avg[r], s.exp_avg_sq[r] = m, v
+    corrected = m / f32(bc1)
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+    rho_t = rho_inf - 2.0 * step * math.pow(b2, step) / bc2
+    if rho_t > 5.0:
+        adaptive = f32(sqrt(bc2)) / (sqrt(v) + f32(h.eps[r]))
+        rect = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+        return x - corrected * f32(lr) * adaptive * f32(rect)
+    return x - corrected * f32(lr)
+
+
+@update(bias=(None, "beta2"), step_limit=TORCH_STEP_LIMIT)
+def nadam(x, g, lr, t, h, s, r, bc1, bc2):
+    """torch.optim.NAdam (no weight decay): Nesterov momentum with μ_t = β1·(1 − ½·0.96^(t·ψ)), ψ = momentum_decay.
+
+    The product Π μ is a float32 tensor in torch (``mu_product``, starting at 1), so it is kept in float32 here.
+    """
+    b1, b2, decay = h.beta1[r], h.beta2[r], h.momentum_decay[r]
+    step = min(float(t), TORCH_STEP_LIMIT)
+    mu = b1 * (1.0 - 0.5 * math.pow(0.96, step * decay))
+    mu_next = b1 * (1.0 - 0.5 * math.pow(0.96, (step + 1.0) * decay))
+    product = s.mu_product[r] * f32(mu)  # mu_product *= mu
+    s.mu_product[r] = product
+    m = fma32(f32(1.0 - b1), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
+    v = fma32(f32(1.0 - b2) * g, g, s.exp_avg_sq[r] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+    s.exp_avg[r], s.exp_avg_sq[r] = m, v
+    denom = sqrt(v / f32(bc2)) + f32(h.eps[r])
+    x = x + (f32(-lr * (1.0 - mu) / (1.0 - float(product))) * g) / denom
+    return x + (f32((-lr * mu_next) / (1.0 - float(product) * mu_next)) * m) / denom
+
+
+@update()
+def adopt(x, g, lr, t, h, s, r, bc1, bc2):
+    """pytorch_optimizer.ADOPT (per-parameter path, default clip t^¼, no weight decay, not cautious).
+
+    t = 1 only stores v = g². Then the gradient is normalised by the *previous* v, n = clip(g/max(√v, ε), ±t^¼),
+    m = lerp(m, n, 1 − β1), x −= lr·m, and only then v = β2·v + (1 − β2)·g². Written branch-free for SIMD.
+    """
+    m_prev, v_prev, b2 = s.exp_avg[r], s.exp_avg_sq[r], h.beta2[r]
+    clip = f32(math.pow(float(t), 0.25))
+    normed = smaller(larger(g / larger(sqrt(v_prev), f32(h.eps[r])), -clip), clip)
+    m = fma32(f32(1.0 - h.beta1[r]), normed - m_prev, m_prev)  # exp_avg.lerp_(normed_grad, 1 − β1)
+    first = t == 1
+    s.exp_avg[r] = choose(first, m_prev, m)
+    s.exp_avg_sq[r] = choose(first, fma32(g, g, v_prev), fma32(f32(1.0 - b2) * g, g, v_prev * f32(b2)))
+    return choose(first, x, fma32(f32(-lr), m, x))  # p.add_(exp_avg, alpha=−lr)
+
+
+@update(bias=("beta1", "beta2"))
+def padam(x, g, lr, t, h, s, r, bc1, bc2):
+    """pytorch_optimizer.PAdam (per-parameter path, no weight decay): Adam with the denominator (√v + ε)^(2p).
+
+    torch's ``pow_`` computes an exponent of 0.5 as ``sqrt``; others as float32 ``pow``.
+    """
+    b1, b2, exponent = h.beta1[r], h.beta2[r], h.partial[r] * 2.0
+    m = fma32(f32(1.0 - b1), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
+    v = fma32(f32(1.0 - b2) * g, g, s.exp_avg_sq[r] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+    s.exp_avg[r], s.exp_avg_sq[r] = m, v
+    denom = sqrt(v) + f32(h.eps[r])
+    if exponent == 0.5:
+        denom = sqrt(denom)
+    elif exponent != 1.0:
+        denom = f32(math.pow(denom, exponent))
+    return x + (f32(-(lr * sqrt(bc2) / bc1)) * m) / denom
+
+
+def specialised(driver, kernel, arguments):
+    """The machine code of ``driver`` for the update ``kernel`` and these argument types, compiled on first use or
+    loaded from numba's cache. (Called with the name as a string, the dispatcher would retry its typing on every
+    call, milliseconds each, before it settles on the literal name.)"""
+    return driver.compile((types.literal(kernel), *(numba.typeof(argument) for argument in arguments)))
+
+
+def _update(kernel, x, g, lr, t, h, s, r, bc1, bc2):
+    """The update function named by the literal string ``kernel``, chosen when a driver is compiled."""
+
+
+@overload(_update, inline="always")
+def _named_update(kernel, x, g, lr, t, h, s, r, bc1, bc2):
+    if not isinstance(kernel, types.StringLiteral):
+        return None
+    fn = UPDATES[kernel.literal_value]
+    return lambda kernel, x, g, lr, t, h, s, r, bc1, bc2: fn(x, g, lr, t, h, s, r, bc1, bc2)
+
+
 @njit(inline="always")
 def coefficient(problems, r, phase, u, stochastic):
-    """(a_t, the next phase) of run r; every array is read unconditionally, so that a loop over runs can select."""
-    big, small, period = problems.big[r], problems.small[r], problems.period[r]
-    rare = u < problems.p[r] if stochastic else phase == 0
+    """(a_t, the next phase) of run r."""
+    return _coefficient(problems.big[r], problems.small[r], problems.period[r], problems.p[r], phase, u, stochastic)
+
+
+@njit(inline="always")
+def _coefficient(big, small, period, p, phase, u, stochastic):
+    # Scalars only, every one loaded by the caller: a branch around array loads or numba's reference counts stops
+    # SIMD.
+    rare = choose(stochastic, u < p, phase == 0)
     following = phase + 1
-    return (big if rare else small), (0 if following == period else following)
+    return choose(rare, big, small), choose(following == period, 0, following)
 
 
-@njit(parallel=True, cache=True)
-def advance(kind, problems, uniforms, stochastic, phase, hp, s32, s64, x, sums, t0, n, sqrt_schedule, domain, every,
-            log_x, log_r):
-    """Advances R runs by n steps, t = t0 .. t0 + n − 1, in parallel over runs.
+@njit(error_model="numpy", cache=True)
+def bias_tables(t0, n, betas, step_limit, table, settled):
+    """table[k, u] = 1 − betas[u]^min(t0 + k, step_limit), as torch computes it (Python float pow).
+
+    ``settled[u]`` is the first t at which the correction rounded to 1.0; from there on it stays 1.0 (β^t only
+    shrinks) and ``pow`` is no longer called.
+    """
+    for u in range(betas.shape[0]):
+        for k in range(n):
+            if settled[u] > 0:
+                table[k, u] = 1.0
+            else:
+                correction = 1.0 - math.pow(betas[u], min(float(t0 + k), step_limit))
+                table[k, u] = correction
+                if correction == 1.0:
+                    settled[u] = t0 + k
+
+
+@njit(error_model="numpy", nogil=True, cache=True)
+def advance_runs(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, sqrt_schedule, lo, hi, every, log_x,
+                 log_r, first, r0, r1):
+    """Advances runs r0 .. r1 − 1 by n = ``uniforms.shape[1]`` steps, t = t0 .. t0 + n − 1, one run after another.
 
     Args:
-        kind: index into ``KINDS`` (one optimizer per call; runs differ in ``hp`` and problem).
-        problems: ``Problems``, the problem of each run; uniforms: (K, n) float64 draws u_t of K streams
-            (stochastic); stochastic: the family of every run; phase: (R,) int64 (t0 − 1) mod period, updated.
-        hp: (R, W) float64 hyperparameters (lr, a, b, ε, extra...); s32: (R, >=3) float32 and s64: (R, >=3) float64
-            optimizer state.
-        x: (R,) float32 iterates x_t0, updated in place to x_{t0+n}.
-        sums: (R, 2) float64 running Σ f_k(x_k) and Σ a_k, updated in place.
+        kernel: the update's name (a key of ``UPDATES``); the driver is compiled for each name on its first use.
+        h, s: ``Hyper`` and ``State``; problems: ``Problems``; uniforms: (K, n) float64 draws u_t of K streams.
+        stochastic: the family of every run; runs: ``Runs``, updated in place; bias: ``Corrections``.
         sqrt_schedule: α_t = α/√t (LambdaLR with ``experiment.sqrt_decay``) when true, else α.
-        domain: (2,) float32 bounds of F.
-        every: log x_t and R_t/t when t % every == 0, into ``log_x``/``log_r`` (R, L) at column
-            t // every − ceil(t0 / every).
+        lo, hi: float32 bounds of F.
+        every: log x_t and R_t/t when t % every == 0, into ``log_x``/``log_r`` (R, L) at column t // every − first.
+        r0, r1: the runs to advance; it releases the GIL, so threads can advance disjoint ranges at once.
     """
-    first = (t0 + every - 1) // every
-    lo, hi = domain[0], domain[1]
-    for r in prange(x.shape[0]):
-        xr, ph, stream, optimum = x[r], phase[r], problems.stream[r], problems.optimum[r]
-        loss, coef = sums[r, 0], sums[r, 1]
-        hpr, s32r, s64r = hp[r], s32[r], s64[r]
-        for k in range(n):
+    literally(kernel)
+    for r in range(u64(r0), u64(r1)):
+        x, phase, loss, coef = runs.x[r], runs.phase[r], runs.loss[r], runs.coef[r]
+        stream, key1, key2, optimum = problems.stream[r], bias.key1[r], bias.key2[r], problems.optimum[r]
+        for k in range(uniforms.shape[1]):
             t = t0 + k
-            a, ph = coefficient(problems, r, ph, uniforms[stream, k], stochastic)
-            loss += np.float64(a) * np.float64(xr)
+            a, phase = coefficient(problems, r, phase, uniforms[stream, k], stochastic)
+            loss += np.float64(a) * np.float64(x)
             coef += np.float64(a)
             if t % every == 0:
-                log_x[r, t // every - first] = xr
+                log_x[r, t // every - first] = x
                 log_r[r, t // every - first] = average_regret(loss, coef, optimum, t)
-            lr = hpr[0] * (1.0 / math.sqrt(t)) if sqrt_schedule else hpr[0]
-            xr = _update(kind, xr, a, lr, t, hpr, s32r, s64r)
-            xr = min(max(xr, lo), hi)
-        x[r], phase[r] = xr, ph
-        sums[r, 0], sums[r, 1] = loss, coef
+            lr = choose(sqrt_schedule, h.lr[r] * (1.0 / math.sqrt(t)), h.lr[r])
+            x = smaller(larger(_update(kernel, x, a, lr, t, h, s, r, bias.table1[k, key1], bias.table2[k, key2]),
+                               lo), hi)
+        runs.x[r], runs.phase[r], runs.loss[r], runs.coef[r] = x, phase, loss, coef
+
+
+@njit(error_model="numpy", nogil=True, cache=True)
+def advance_lanes(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, sqrt_schedule, lo, hi, every, log_x,
+                  log_r, first, r0, r1, block):
+    """``advance_runs`` with the runs in SIMD lanes: blocks of ``block`` runs, and within a block one step of all
+    its runs at a time. Same arguments and results, bit for bit."""
+    literally(kernel)
+    for start in range(r0, r1, block):
+        _block(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, sqrt_schedule, lo, hi, every, log_x,
+               log_r, first, start, min(block, r1 - start))
+
+
+@njit(error_model="numpy")
+def _block(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, sqrt_schedule, lo, hi, every, log_x, log_r,
+           first, r0, width):
+    settled_from = 1  # the first t at which both corrections of every run of the block are 1.0 (−1: not in sight)
+    one_stream = True
+    for r in range(r0, r0 + width):
+        a, b = bias.settled1[bias.key1[r]], bias.settled2[bias.key2[r]]
+        settled_from = max(settled_from, a, b) if a > 0 and b > 0 and settled_from > 0 else -1
+        one_stream = one_stream and problems.stream[r] == problems.stream[r0]
+    bc1, bc2, u = np.empty(width), np.empty(width), np.zeros(width)
+    lanes = range(u64(r0), u64(r0 + width))
+    for k in range(uniforms.shape[1]):
+        t = t0 + k
+        if stochastic:
+            for i in range(width):
+                u[i] = uniforms[problems.stream[r0 if one_stream else r0 + i], k]
+        if t % every == 0:
+            for r in lanes:
+                log_x[r, t // every - first] = runs.x[r]
+        settled = 0 < settled_from <= t
+        if not settled:
+            for i in range(width):
+                bc1[i] = bias.table1[k, bias.key1[r0 + i]]
+                bc2[i] = bias.table2[k, bias.key2[r0 + i]]
+        decay = 1.0 / math.sqrt(t) if sqrt_schedule else 1.0
+        if settled:  # two SIMD loops rather than a branch inside one: LLVM does not always hoist it
+            for r in lanes:
+                _lane(kernel, h, s, problems, stochastic, runs, t, u[r - r0], decay, sqrt_schedule, lo, hi, r, 1.0, 1.0)
+        else:
+            for r in lanes:
+                _lane(kernel, h, s, problems, stochastic, runs, t, u[r - r0], decay, sqrt_schedule, lo, hi, r,
+                      bc1[r - r0], bc2[r - r0])
+        if t % every == 0:
+            for r in lanes:
+                log_r[r, t // every - first] = average_regret(runs.loss[r], runs.coef[r], problems.optimum[r], t)
+
+
+@njit(inline="always")
+def _lane(kernel, h, s, problems, stochastic, runs, t, u, decay, sqrt_schedule, lo, hi, r, bc1, bc2):
+    """One step of run r in the SIMD loop: no branch that differs between lanes, no conditional load or store."""
+    a, runs.phase[r] = _coefficient(problems.big[r], problems.small[r], problems.period[r], problems.p[r],
+                                    runs.phase[r], u, stochastic)
+    x = runs.x[r]
+    runs.loss[r] += np.float64(a) * np.float64(x)
+    runs.coef[r] += np.float64(a)
+    lr = choose(sqrt_schedule, h.lr[r] * decay, h.lr[r])
+    runs.x[r] = smaller(larger(_update(kernel, x, a, lr, t, h, s, r, bc1, bc2), lo), hi)

@@ -1,14 +1,15 @@
 """The optimizer registry: one entry per optimizer, with its name, its torch factory and its fused kernel.
 
 Every factory builds a real class from torch.optim, pytorch-optimizer or this package's ``optim.paper``; nothing here
-re-implements an update. The fused kernels live in ``kernels`` and are held equal to these classes by the tests.
+re-implements an update. The fused kernels' update functions live in ``engines.kernels`` and are held equal to these
+classes by the tests; an entry's ``Kernel`` says which one runs it, what it reads and how its state starts.
 
 Hyperparameters reach an optimizer through ``Hyper``. Each entry says which of them it reads (``uses``), so a sweep
 over β1 cannot silently run an optimizer that ignores β1.
 """
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 
@@ -31,14 +32,34 @@ class Hyper:
 
 
 @dataclass(frozen=True)
+class Kernel:
+    """How the fused engine runs an optimizer.
+
+    Attributes:
+        name: the update function ``engines.kernels.<name>``.
+        reads: the param-group keys the update reads, by name ("betas" stands for beta1 and beta2).
+        state: the state the update keeps, by the class's state names, each with its initial value: a number, or
+            the param-group key whose value it starts at.
+        assumes: param-group values the update takes for granted (beside no weight decay and no ``maximize``,
+            unless it reads them); the fused engine refuses an optimizer built with any other.
+    """
+
+    name: str
+    reads: tuple
+    state: dict = field(hash=False)
+    assumes: dict = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
 class OptimizerSpec:
-    """One optimizer: ``build(params, hyper)`` returns the torch optimizer; ``kernel`` names its fused kernel."""
+    """One optimizer: ``build(params, hyper)`` returns the torch optimizer; ``kernel`` says how the fused engine
+    runs it (None: torchbearer only)."""
 
     name: str
     build: Callable
     description: str
     uses: tuple = ("lr",)
-    kernel: str | None = None
+    kernel: Kernel | None = None
 
 
 def _module(library):
@@ -85,31 +106,39 @@ def _pytorch_optimizer(cls_name, **fixed):
 
 
 LR_BETAS = ("lr", "beta1", "beta2")
+MOMENTS = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
+ADAM_READS = ("lr", "betas", "eps")
+NO_DECOUPLED = {"decoupled_weight_decay": False}
+PAPER_STATE = {"m": 0.0, "v": 0.0, "v_hat": 0.0}
 
 SPECS = [
-    OptimizerSpec("adam", _torch_betas("Adam"), "torch.optim.Adam", LR_BETAS, "adam"),
+    OptimizerSpec("adam", _torch_betas("Adam"), "torch.optim.Adam", LR_BETAS,
+                  Kernel("adam", ADAM_READS, MOMENTS, {"amsgrad": False, **NO_DECOUPLED})),
     OptimizerSpec(
         "amsgrad",
         _torch_betas("Adam", amsgrad=True),
         "torch.optim.Adam(amsgrad=True): max of the raw v, then both bias corrections and eps",
         LR_BETAS,
-        "amsgrad",
+        Kernel("amsgrad", ADAM_READS, {**MOMENTS, "max_exp_avg_sq": 0.0}, {"amsgrad": True, **NO_DECOUPLED}),
     ),
-    OptimizerSpec("sgd", _torch("SGD"), "torch.optim.SGD, no momentum", ("lr",), "sgd"),
+    OptimizerSpec("sgd", _torch("SGD"), "torch.optim.SGD, no momentum", ("lr",),
+                  Kernel("sgd", ("lr",), {}, {"momentum": 0, "dampening": 0, "nesterov": False})),
     OptimizerSpec(
         "sgd-momentum",
         _builder("torch", "SGD", betas=False, renamed=[("momentum", "beta1")]),
         "torch.optim.SGD(momentum=beta1), heavy-ball, dampening 0",
         ("lr", "beta1"),
-        "sgd_momentum",
+        Kernel("sgd_momentum", ("lr", "momentum"), {"momentum_buffer": 0.0}, {"dampening": 0, "nesterov": False}),
     ),
-    OptimizerSpec("adagrad", _torch("Adagrad"), "torch.optim.Adagrad", ("lr",), "adagrad"),
+    OptimizerSpec("adagrad", _torch("Adagrad"), "torch.optim.Adagrad", ("lr",),
+                  Kernel("adagrad", ("lr", "eps", "initial_accumulator_value"),
+                         {"sum": "initial_accumulator_value"}, {"lr_decay": 0})),
     OptimizerSpec(
         "rmsprop",
         _builder("torch", "RMSprop", betas=False, renamed=[("alpha", "beta2")]),
         "torch.optim.RMSprop(alpha=beta2), not centered, no momentum",
         ("lr", "beta2"),
-        "rmsprop",
+        Kernel("rmsprop", ("lr", "alpha", "eps"), {"square_avg": 0.0}, {"momentum": 0, "centered": False}),
     ),
     # The paper's algorithms as printed (optim.paper): no bias correction, no eps.
     OptimizerSpec(
@@ -117,21 +146,21 @@ SPECS = [
         _paper("AMSGradPaper"),
         "optim.paper.AMSGradPaper: Algorithm 2, max of the raw v, no bias correction, no eps",
         LR_BETAS,
-        "amsgrad_paper",
+        Kernel("amsgrad_paper", ("lr", "betas"), PAPER_STATE),
     ),
     OptimizerSpec(
         "adam-paper",
         _paper("AdamPaper"),
         "optim.paper.AdamPaper: Algorithm 1, no bias correction, no eps",
         LR_BETAS,
-        "adam_paper",
+        Kernel("adam_paper", ("lr", "betas"), PAPER_STATE),
     ),
     OptimizerSpec(
         "adamnc",
         _builder("paper", "AdamNC", betas=False, renamed=[("beta1", "beta1")]),
         "optim.paper.AdamNC: Algorithm 1 with beta2_t = 1 - 1/t, no bias correction, no eps",
         ("lr", "beta1"),
-        "adamnc",
+        Kernel("adamnc", ("lr", "beta1"), PAPER_STATE),
     ),
     OptimizerSpec(
         "adamx",
@@ -139,36 +168,47 @@ SPECS = [
         "optim.paper.AdamX (Tran & Phong 2019): AMSGrad with v_hat rescaled by (1-b1_t)^2/(1-b1_{t-1})^2; "
         "beta1_t = beta1*lambda^(t-1), lambda = --opt-args beta1_decay (default 1: equals amsgrad-paper)",
         LR_BETAS,
-        "adamx",
+        Kernel("adamx", ("lr", "betas", "beta1_decay"), PAPER_STATE),
     ),
     # torch.optim's other Adam relatives, with their own defaults apart from lr and betas.
-    OptimizerSpec("adamax", _torch_betas("Adamax"), "torch.optim.Adamax", LR_BETAS, "adamax"),
-    OptimizerSpec("nadam", _torch_betas("NAdam"), "torch.optim.NAdam (momentum_decay 4e-3)", LR_BETAS, "nadam"),
-    OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS, "radam"),
-    OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS, "adamw"),
+    OptimizerSpec("adamax", _torch_betas("Adamax"), "torch.optim.Adamax", LR_BETAS,
+                  Kernel("adamax", ADAM_READS, {"exp_avg": 0.0, "exp_inf": 0.0})),
+    OptimizerSpec("nadam", _torch_betas("NAdam"), "torch.optim.NAdam (momentum_decay 4e-3)", LR_BETAS,
+                  Kernel("nadam", (*ADAM_READS, "momentum_decay"), {**MOMENTS, "mu_product": 1.0}, NO_DECOUPLED)),
+    OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS,
+                  Kernel("radam", ADAM_READS, MOMENTS, NO_DECOUPLED)),
+    OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS,
+                  Kernel("adamw", (*ADAM_READS, "weight_decay"), MOMENTS,
+                         {"amsgrad": False, "decoupled_weight_decay": True})),
     # pytorch-optimizer's fixes for Adam, with their own defaults apart from lr and betas.
-    OptimizerSpec("yogi", _pytorch_optimizer("Yogi"), "pytorch_optimizer.Yogi", LR_BETAS, "yogi"),
+    OptimizerSpec("yogi", _pytorch_optimizer("Yogi"), "pytorch_optimizer.Yogi", LR_BETAS,
+                  Kernel("yogi", (*ADAM_READS, "initial_accumulator"),
+                         {"exp_avg": "initial_accumulator", "exp_avg_sq": "initial_accumulator"},
+                         {"adam_debias": False})),
     OptimizerSpec(
         "adabound",
         _pytorch_optimizer("AdaBound"),
         "pytorch_optimizer.AdaBound (final_lr 0.1, gamma 1e-3)",
         LR_BETAS,
-        "adabound",
+        Kernel("adabound", (*ADAM_READS, "final_lr", "gamma"), MOMENTS, {"ams_bound": False, "adam_debias": False}),
     ),
     OptimizerSpec(
         "amsbound",
         _pytorch_optimizer("AdaBound", ams_bound=True),
         "pytorch_optimizer.AdaBound(ams_bound=True): AMSBound",
         LR_BETAS,
-        "amsbound",
+        Kernel("amsbound", (*ADAM_READS, "final_lr", "gamma"), {**MOMENTS, "max_exp_avg_sq": 0.0},
+               {"ams_bound": True, "adam_debias": False}),
     ),
-    OptimizerSpec("adabelief", _pytorch_optimizer("AdaBelief"), "pytorch_optimizer.AdaBelief", LR_BETAS, "adabelief"),
+    OptimizerSpec("adabelief", _pytorch_optimizer("AdaBelief"), "pytorch_optimizer.AdaBelief", LR_BETAS,
+                  Kernel("adabelief", ADAM_READS, {"exp_avg": 0.0, "exp_avg_var": 0.0},
+                         {"rectify": False, "ams_bound": False, "adam_debias": False, "adanorm": False})),
     OptimizerSpec(
         "adopt",
         _pytorch_optimizer("ADOPT"),
         "pytorch_optimizer.ADOPT: no update at t=1; betas replace its default (0.9, 0.9999)",
         LR_BETAS,
-        "adopt",
+        Kernel("adopt", ADAM_READS, MOMENTS, {"cautious": False, "stable_adamw": False}),
     ),
     OptimizerSpec(
         "adashift",
@@ -176,7 +216,8 @@ SPECS = [
         "pytorch_optimizer.AdaShift (keep_num 10: no update for t <= 10); betas replace its default (0.9, 0.999)",
         LR_BETAS,
     ),
-    OptimizerSpec("padam", _pytorch_optimizer("PAdam"), "pytorch_optimizer.PAdam (partial 0.25)", LR_BETAS, "padam"),
+    OptimizerSpec("padam", _pytorch_optimizer("PAdam"), "pytorch_optimizer.PAdam (partial 0.25)", LR_BETAS,
+                  Kernel("padam", (*ADAM_READS, "partial"), MOMENTS)),
 ]
 
 
