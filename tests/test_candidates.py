@@ -39,11 +39,12 @@ def family(request):
     return candidates, hypers, references
 
 
-def test_every_candidate_of_a_batch_follows_its_own_torch_run_step_by_step(family):
+@pytest.mark.parametrize("driver", ["runs", "lanes"])
+def test_every_candidate_of_a_batch_follows_its_own_torch_run_step_by_step(family, driver):
     candidates, hypers, references = family
     spec = registry.get("adam")
     batch = fused.Batch(spec.kernel, [fused.hyperparameters(spec, h) for h in hypers],
-                        [candidates.problem(r) for r in range(len(candidates))], "constant", every=1)
+                        [candidates.problem(r) for r in range(len(candidates))], "constant", every=1, driver=driver)
     xs, regrets = [], []
     for _, n in fused.chunks(STEPS, size=7919):
         _, log_x, log_r = batch.step(n)

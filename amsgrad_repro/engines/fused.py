@@ -32,7 +32,7 @@ from .progress import report
 
 CHUNK = 1 << 17  # steps per ``Batch.step`` of a run (a Ctrl-C is noticed between two)
 LANES_FROM = 16  # runs from which a batch takes the SIMD driver (``kernels.advance_lanes``)
-LANE_BLOCK = 256  # runs per block of the SIMD driver (each core takes whole blocks)
+LANE_BLOCK = 64  # runs per block of the SIMD driver (a sweep's 64 runs that share β2 fill one, and settle together)
 TABLE_ENTRIES = 1 << 17  # bias-correction table entries per driver call (1 MB per table)
 
 

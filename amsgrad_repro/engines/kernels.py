@@ -555,11 +555,13 @@ def advance_lanes(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, 
 def _block(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, sqrt_schedule, lo, hi, every, log_x, log_r,
            first, r0, width):
     settled_from = 1  # the first t at which both corrections of every run of the block are 1.0 (−1: not in sight)
-    one_stream = True
+    one_stream = one_key1 = one_key2 = True
     for r in range(r0, r0 + width):
         a, b = bias.settled1[bias.key1[r]], bias.settled2[bias.key2[r]]
         settled_from = max(settled_from, a, b) if a > 0 and b > 0 and settled_from > 0 else -1
         one_stream = one_stream and problems.stream[r] == problems.stream[r0]
+        one_key1 = one_key1 and bias.key1[r] == bias.key1[r0]
+        one_key2 = one_key2 and bias.key2[r] == bias.key2[r0]
     bc1, bc2, u = np.empty(width), np.empty(width), np.zeros(width)
     lanes = range(u64(r0), u64(r0 + width))
     for k in range(uniforms.shape[1]):
@@ -571,10 +573,17 @@ def _block(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, sqrt_sc
             for r in lanes:
                 log_x[r, t // every - first] = runs.x[r]
         settled = 0 < settled_from <= t
-        if not settled:
-            for i in range(width):
-                bc1[i] = bias.table1[k, bias.key1[r0 + i]]
-                bc2[i] = bias.table2[k, bias.key2[r0 + i]]
+        if not settled:  # gather each run's corrections, or broadcast the block's one β
+            if one_key1:
+                bc1[:] = bias.table1[k, bias.key1[r0]]
+            else:
+                for i in range(width):
+                    bc1[i] = bias.table1[k, bias.key1[r0 + i]]
+            if one_key2:
+                bc2[:] = bias.table2[k, bias.key2[r0]]
+            else:
+                for i in range(width):
+                    bc2[i] = bias.table2[k, bias.key2[r0 + i]]
         decay = 1.0 / math.sqrt(t) if sqrt_schedule else 1.0
         if settled:  # two SIMD loops rather than a branch inside one: LLVM does not always hoist it
             for r in lanes:
