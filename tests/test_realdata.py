@@ -67,7 +67,10 @@ def test_logreg_on_digits_writes_tensorboard_runs_summary_and_figure(main, tmp_p
         events = EventAccumulator(str(tb_dir))
         events.Reload()
         assert set(events.Tags()["scalars"]) == {"batch/running_loss", "batch/running_acc", "batch/lr", "epoch/loss",
-                                                 "epoch/acc"}
+                                                 "epoch/acc", "hparams/train_loss", "hparams/train_acc"}
+        assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
+        (metric,) = events.Scalars("hparams/train_loss")
+        assert (metric.step, metric.value) == (24, pytest.approx(run["final"]["train_loss"], rel=F32))
         # One x-axis across epochs: batch metrics every 10 iterations, epoch metrics at the epoch's last iteration.
         assert [step for step, _ in scalars(tb_dir, "batch/running_loss")] == [10, 20]
         (_, loss_12), (step, loss_24) = scalars(tb_dir, "epoch/loss")
@@ -77,6 +80,9 @@ def test_logreg_on_digits_writes_tensorboard_runs_summary_and_figure(main, tmp_p
         assert lrs == [(t, pytest.approx(1e-3 / math.sqrt(t), rel=F32)) for t in (10, 20)]
     assert summary["best"]["adam"]["train_loss"] == summary["runs"][0]["final"]["train_loss"]
     assert (run_dir / "figure2.png").read_bytes()[:8] == PNG_MAGIC
+    report = EventAccumulator(str(run_dir / "report"), size_guidance={"images": 0})
+    report.Reload()
+    assert report.Images("figure2")[0].encoded_image_string == (run_dir / "figure2.png").read_bytes()
     out = capsys.readouterr().out
     assert "train loss" in out and "test loss" not in out and out.count("*") == 2
 

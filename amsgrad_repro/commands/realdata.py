@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ..errors import UsageError
 from ..optim import registry
 from ..realdata import datasets
+from ..reports.board import describe_trials
 from ..reports.realdata_report import FIGURE, draw, format_table, write_realdata_summary
 from .orchestration import check_buildable, finish, make_run_dir, run_each
 from .settings import CifarnetSettings, RealDataSettings
@@ -105,8 +106,10 @@ def main(command, settings):
                                                                "beta2": item[2]})
     files = ["summary.json", FIGURE]
     write_realdata_summary(run_dir, command, experiment, settings, split, device, results, failures, files)
-    draw(run_dir, command, experiment, settings, split, results)
-    print(format_table(results, experiment.test_loss))
+    figure = draw(run_dir, command, experiment, settings, split, results)
+    table = format_table(results, experiment.test_loss)
+    describe_trials(run_dir, command, split.name, settings, results, table, {"figure2": figure})
+    print(table)
     return finish(run_dir, settings.logdir, files, failures)
 
 

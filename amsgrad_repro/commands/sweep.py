@@ -24,6 +24,7 @@ from .. import experiment
 from ..errors import UsageError
 from ..optim import registry
 from ..engines.progress import Bar
+from ..reports.board import describe_cells
 from ..reports.heatmaps import TEXT_CELLS, heatmap
 from ..reports.summary import problem_record, write_summary
 from ..runs.interrupt import STOP, RunInterrupted
@@ -121,7 +122,7 @@ def main(command, settings):
     run_dir = make_run_dir(settings.logdir, f"sweep-{settings.problem}-{spec.name.replace(':', '.')}")
     n_runs = len(settings.beta1.values) * len(settings.beta2.values) * settings.seeds
     print(f"run directory: {run_dir}")
-    results, timings = [], []
+    results, timings, tables = [], [], []
     try:
         for lr in settings.lr.values:
             x, regret, seconds = run_grid(settings, spec, lr)
@@ -131,7 +132,8 @@ def main(command, settings):
             print(f"lr={lr:g}: {n_runs:,} runs x {settings.steps:,} steps in {seconds:.2f} s "
                   f"({rate:,.0f} run-steps/s)")
             if len(settings.beta2.values) <= TEXT_CELLS:
-                print(format_grid(settings, lr, x))
+                tables.append(format_grid(settings, lr, x))
+                print(tables[-1])
     except RunInterrupted:  # the grid of this lr is dropped; finished lr values are kept
         pass
     files = []
@@ -139,6 +141,9 @@ def main(command, settings):
         write_csvs(run_dir, settings, results)
         files = ["sweep.csv"] + (["sweep_summary.csv"] if settings.seeds > 1 else [])
         files += draw(run_dir, settings, spec, reference, results)
+        table = "\n\n".join(tables) or f"{n_runs:,} runs per lr: see sweep.csv and the heatmaps"
+        describe_cells(run_dir, settings, spec.name, results, table,
+                       {name[:-4]: os.path.join(run_dir, name) for name in files if name.endswith(".png")})
     files.append("summary.json")
     write_summary(run_dir, command, settings, files, problem=problem_record(reference),
                   runs_per_lr=n_runs, timings=timings)
