@@ -11,10 +11,10 @@ import sys
 import time
 
 import numpy as np
-import torch
 from tensorboardX import SummaryWriter
 
 from ..experiment import average_regret
+from ..optim.groups import param_group
 from ..runs.interrupt import CtrlC, RunInterrupted
 from ..runs.layout import TAGS, tb_dir
 from ..runs.trajectory import Trajectory
@@ -62,10 +62,11 @@ _INITIAL_ACCUMULATOR = {"adagrad": (0,), "yogi": (0, 1)}  # s32 columns that sta
 
 
 def hyperparameters(spec, hyper):
-    """(kind, hp row) for ``spec`` built with ``hyper``, read from the torch optimizer's param group."""
+    """(kind, hp row) for ``spec`` built with ``hyper``, read from the torch optimizer's param group
+    (``optim.groups.param_group``: the constructor's own defaults and checks, without building the optimizer)."""
     if spec.kernel is None:
         raise Unsupported(f"optimizer {spec.name!r} has no fused kernel; use --engine torchbearer")
-    group = spec.build([torch.zeros(1, requires_grad=True)], hyper).param_groups[0]
+    group = param_group(spec, hyper)
     assumed, read = _KERNEL_GROUPS[spec.kernel]
     for key, value in {**_COMMON, **assumed}.items():
         if value is not READ and key in group and group[key] != value:
