@@ -11,7 +11,6 @@ import sys
 import time
 
 import numpy as np
-from tensorboardX import SummaryWriter
 
 from ..experiment import average_regret
 from ..optim.groups import param_group
@@ -19,6 +18,7 @@ from ..runs.interrupt import CtrlC, RunInterrupted
 from ..runs.layout import TAGS, tb_dir
 from ..runs.trajectory import Trajectory
 from . import kernels
+from .events import ScalarEvents
 from .progress import report
 
 CHUNK = 1 << 17  # steps per kernel call
@@ -129,7 +129,7 @@ def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True
     batch = Batch(kind, hp[None, :], [problem], [0], problem.domain, problem.optimum, settings.schedule,
                   settings.every)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
-    writer = SummaryWriter(trajectory.tb_dir)
+    writer = ScalarEvents(trajectory.tb_dir)
     live = sys.stderr.isatty()
     next_report = settings.steps // 10  # progress about every 10 % on runs of 20 chunks (2.6M steps) or more
     start = time.perf_counter()
@@ -138,9 +138,8 @@ def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True
             if ctrl_c.requested:
                 break
             logged, log_x, log_r = batch.step(n)
+            writer.write(logged, {TAGS["x"]: log_x[0], TAGS["average_regret"]: log_r[0]})
             for t, x, r in zip(logged.tolist(), log_x[0].tolist(), log_r[0].tolist()):
-                writer.add_scalar(TAGS["x"], x, t)
-                writer.add_scalar(TAGS["average_regret"], r, t)
                 trajectory.record(t, x, r)
             if progress and settings.steps >= 20 * CHUNK and batch.t >= next_report:
                 report(sys.stderr, f"{spec.name} [fused]", batch.t, settings.steps, live)
