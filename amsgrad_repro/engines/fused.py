@@ -10,6 +10,7 @@ Memory is bounded in the number of steps: coefficients and log columns exist for
 import sys
 import time
 
+import numba
 import numpy as np
 
 from ..experiment import average_regret
@@ -106,6 +107,9 @@ class Batch:
         logged = np.arange((t0 + self.every - 1) // self.every, (t0 + n - 1) // self.every + 1) * self.every
         log_x = np.empty((len(self.rows), len(logged)), np.float32)
         log_r = np.empty((len(self.rows), len(logged)), np.float64)
+        # At most one thread per run: an idle OpenMP thread spins at the region's barrier (2.5x the CPU time of a
+        # 1-run batch measured here, and 2x its wall time when the cores are shared).
+        numba.set_num_threads(min(len(self.rows), numba.config.NUMBA_NUM_THREADS))
         kernels.advance(
             self.kind, coefficients, self.rows, self.hp, self.s32, self.s64, self.x, self.sums, t0, self.sqrt,
             self.domain, self.optimum, self.every, log_x, log_r,
