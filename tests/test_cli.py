@@ -55,8 +55,9 @@ def test_a_rerun_never_writes_into_an_earlier_run(run_cli, tmp_path, monkeypatch
     for _ in range(2):
         assert run_cli("online", "--steps", "500", "--optimizers", "adam")[0] == 0
     assert sorted(os.listdir(tmp_path / "logs")) == ["online-20260101-000000", "online-20260101-000000-2"]
-    for run in os.listdir(tmp_path / "logs"):
-        assert len(os.listdir(tmp_path / "logs" / run / "Online_adam" / "epoch-0")) == 1
+    for run in os.listdir(tmp_path / "logs"):  # the scalars, and the hparams card (reports.board)
+        files = sorted(os.listdir(tmp_path / "logs" / run / "Online_adam" / "epoch-0"))
+        assert len(files) == 2 and [f.endswith(".card") for f in files] == [False, True]
 
 
 def test_multi_seed_stochastic_runs_one_tensorboard_run_per_seed_and_a_band(run_cli, tmp_path):

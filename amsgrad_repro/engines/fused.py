@@ -1,7 +1,7 @@
 """The fused engine: ``kernels.advance`` driven chunk by chunk, with the torchbearer engine's outputs.
 
-Hyperparameters are read from the param group of the real torch optimizer that the registry builds, so the kernel
-runs exactly what torch.optim would run; options a kernel does not implement (weight decay, Nesterov, ...) make
+Hyperparameters are read from the param group that the registry's torch optimizer class builds (``optim.groups``),
+so the kernel runs exactly what torch.optim would run; options a kernel does not implement (weight decay, Nesterov, ...) make
 ``hyperparameters`` raise ``Unsupported`` instead of being ignored.
 
 Memory is bounded in the number of steps: coefficients and log columns exist for one chunk at a time.
@@ -9,15 +9,16 @@ Memory is bounded in the number of steps: coefficients and log columns exist for
 
 import time
 
+import numba
 import numpy as np
-import torch
-from tensorboardX import SummaryWriter
 
 from ..experiment import average_regret
+from ..optim.groups import param_group
 from ..runs.interrupt import STOP, RunInterrupted
 from ..runs.layout import TAGS, tb_dir
 from ..runs.trajectory import Trajectory
 from . import kernels
+from .events import EventFile
 from .progress import Bar
 
 CHUNK = 1 << 17  # steps per kernel call
@@ -61,10 +62,11 @@ _INITIAL_ACCUMULATOR = {"adagrad": (0,), "yogi": (0, 1)}  # s32 columns that sta
 
 
 def hyperparameters(spec, hyper):
-    """(kind, hp row) for ``spec`` built with ``hyper``, read from the torch optimizer's param group."""
+    """(kind, hp row) for ``spec`` built with ``hyper``, read from the torch optimizer's param group
+    (``optim.groups.param_group``: the constructor's own defaults and checks, without building the optimizer)."""
     if spec.kernel is None:
         raise Unsupported(f"optimizer {spec.name!r} has no fused kernel; use --engine torchbearer")
-    group = spec.build([torch.zeros(1, requires_grad=True)], hyper).param_groups[0]
+    group = param_group(spec, hyper)
     assumed, read = _KERNEL_GROUPS[spec.kernel]
     for key, value in {**_COMMON, **assumed}.items():
         if value is not READ and key in group and group[key] != value:
@@ -109,6 +111,9 @@ class Batch:
         logged = np.arange((t0 + every - 1) // every, (t0 + n - 1) // every + 1) * every
         log_x = np.empty((len(self.rows), len(logged)), np.float32)
         log_r = np.empty((len(self.rows), len(logged)), np.float64)
+        # At most one thread per run: an idle OpenMP thread spins at the region's barrier (2.5x the CPU time of a
+        # 1-run batch measured here, and 2x its wall time when the cores are shared).
+        numba.set_num_threads(min(len(self.rows), numba.config.NUMBA_NUM_THREADS))
         kernels.advance(
             self.kind, coefficients, self.rows, self.hp, self.s32, self.s64, self.x, self.sums, t0, self.sqrt,
             self.domain, self.optimum, every, log_x, log_r,
@@ -153,7 +158,7 @@ def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True
     batch = Batch(kind, hp[None, :], [problem], [0], problem.domain, problem.optimum, settings.schedule,
                   settings.every)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
-    writer = SummaryWriter(trajectory.tb_dir)
+    writer = EventFile(trajectory.tb_dir)
     bar = Bar(f"{run_label} [fused]", settings.steps) if progress else None
     start = time.perf_counter()
     with STOP.catching():
@@ -166,9 +171,8 @@ def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True
                 trajectory.diverged_at = batch.first_nan(before, coefficients)
                 keep = logged < trajectory.diverged_at  # no NaN reaches TensorBoard
                 logged, log_x, log_r = logged[keep], log_x[:, keep], log_r[:, keep]
+            writer.write(logged, {TAGS["x"]: log_x[0], TAGS["average_regret"]: log_r[0]})
             for t, x, r in zip(logged.tolist(), log_x[0].tolist(), log_r[0].tolist()):
-                writer.add_scalar(TAGS["x"], x, t)
-                writer.add_scalar(TAGS["average_regret"], r, t)
                 trajectory.record(t, x, r)
             if bar is not None:
                 bar.update(batch.t)

@@ -1,14 +1,12 @@
 """Self-describing TensorBoard runs: each run's settings as hparams (with its results as the metrics), and the
 command's table and figure as text and image summaries.
 
-Events are written as whole protos through tensorboardX's ``RecordWriter``, into a file of their own
+Events are written as whole protos (``engines.events.EventFile``), into a file of their own
 (suffix ``.card``) beside the run's scalars, so they never mix with or overwrite another writer's file. tensorboardX's
 ``add_hparams`` would instead open a new run named by the time for every call.
 """
 
 import os
-import socket
-import time
 
 import numpy as np
 
@@ -17,21 +15,12 @@ REPORT = "report"  # the TensorBoard run, beside the optimizers' runs, that hold
 
 
 def _write(directory, summaries, step):
-    """One event file of ``summaries`` at ``step``, named as tensorboardX names its files, with suffix ``.card``.
+    """``summaries`` at ``step`` in an event file of their own, suffix ``.card``."""
+    from ..engines.events import EventFile
 
-    Written through tensorboardX's ``RecordWriter`` (the TFRecord framing) and closed without the fsync that
-    ``EventsWriter`` does on every close: a sweep writes thousands of these, and fsync made each cost ~7 ms.
-    """
-    from tensorboardX.proto.event_pb2 import Event
-    from tensorboardX.record_writer import RecordWriter
-
-    os.makedirs(directory, exist_ok=True)
-    now = time.time()
-    writer = RecordWriter(os.path.join(directory, f"events.out.tfevents.{int(now)}.{socket.gethostname()}.card"))
-    writer.write(Event(wall_time=now, file_version="brain.Event:2").SerializeToString())
-    for summary in summaries:
-        writer.write(Event(summary=summary, step=step, wall_time=now).SerializeToString())
-    writer.close()
+    events = EventFile(directory, suffix=".card")
+    events.write_summaries(summaries, step)
+    events.close()
 
 
 def _scalar(tag, value):
