@@ -26,7 +26,8 @@ STEPPING = "stepping (coefficients and kernel)"
 
 
 def profile(command, **overrides):
-    """{phase: [wall seconds, CPU seconds]} of ``problem.main(command, RunSettings(**overrides))`` after importing what it needs.
+    """{phase: [wall seconds, CPU seconds]} of ``problem.main(command, RunSettings(**overrides))``, after importing
+    what it needs.
 
     The wrapped functions are restored afterwards, so a test can call this in its own process.
     """

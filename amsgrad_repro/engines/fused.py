@@ -1,8 +1,8 @@
 """The fused engine: ``kernels.advance`` driven chunk by chunk, with the torchbearer engine's outputs.
 
 Hyperparameters are read from the param group that the registry's torch optimizer class builds (``optim.groups``),
-so the kernel runs exactly what torch.optim would run; options a kernel does not implement (weight decay, Nesterov, ...) make
-``hyperparameters`` raise ``Unsupported`` instead of being ignored.
+so the kernel runs exactly what torch.optim would run; options a kernel does not implement (weight decay, Nesterov,
+...) make ``hyperparameters`` raise ``Unsupported`` instead of being ignored.
 
 Memory is bounded in the number of steps: coefficients and log columns exist for one chunk at a time.
 """
