@@ -150,3 +150,55 @@ def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True
         raise RunInterrupted(trajectory)
     return trajectory
 
+
+
+# --- provisional: simd's Candidates/Outcome (issue 9) replace this block when branch issue9 is merged ---
+from dataclasses import dataclass  # noqa: E402
+
+from ..experiment import Online, Stochastic  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """R problems of one family, one per run."""
+
+    family: str
+    period: np.ndarray
+    C: np.ndarray
+    scale: np.ndarray
+    p: np.ndarray
+    seed: int = 0
+
+    def __len__(self):
+        return len(self.C)
+
+    def problem(self, r):
+        if self.family == "online":
+            return Online(scale=self.scale[r], C=self.C[r], period=int(self.period[r]))
+        return Stochastic(scale=self.scale[r], C=self.C[r], p=self.p[r], seed=self.seed)
+
+
+@dataclass
+class Outcome:
+    tail_x: np.ndarray
+    final_x: np.ndarray
+    average_regret: np.ndarray
+
+
+def evaluate(spec, hyper, candidates, steps, schedule="constant", progress=None):
+    from ..runs.trajectory import auto_every, in_tail
+
+    kind, hp = hyperparameters(spec, hyper)
+    runs = len(candidates)
+    every = auto_every(steps)
+    problems = [candidates.problem(r) for r in range(runs)]
+    batch = Batch(kind, np.tile(hp, (runs, 1)), problems, np.arange(runs), (-1.0, 1.0), -1.0, schedule, every)
+    tail_sum, tail_count = np.zeros(runs), 0
+    for _, n in chunks(steps, 4096):
+        logged, log_x, _ = batch.step(n)
+        rows = in_tail(logged, steps)
+        tail_sum += log_x[:, rows].astype(np.float64).sum(1)
+        tail_count += rows.sum()
+        if progress is not None:
+            progress(n)
+    return Outcome(tail_sum / tail_count, batch.x.astype(np.float64), batch.average_regret())
