@@ -90,8 +90,7 @@ def fused_batch(runs, steps):
     """Seconds for ``runs`` Adam runs of ``steps`` steps on the online problem, logging only at the end."""
     problem = experiment.Online()
     kind, hp = fused.hyperparameters(registry.get("adam"), registry.Hyper())
-    batch = fused.Batch(kind, np.repeat(hp[None], runs, axis=0), [problem], np.zeros(runs, np.int64),
-                        problem.domain, problem.optimum, "constant", every=steps)
+    batch = fused.Batch(kind, np.repeat(hp[None], runs, axis=0), [problem] * runs, "constant", every=steps)
     start = time.perf_counter()
     for _, n in fused.chunks(steps):
         batch.step(n)

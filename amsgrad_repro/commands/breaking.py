@@ -136,15 +136,14 @@ class StepProgress:
     def __init__(self, label, total):
         from ..engines.progress import report
 
-        self.report, self.label, self.total, self.done = report, label, total, 0
+        self.report, self.label = report, label
         self.live = sys.stderr.isatty()
         self.next = total // 10
 
-    def __call__(self, n):
-        self.done += n
-        if self.done >= self.next:
-            self.report(sys.stderr, self.label, self.done, self.total, self.live)
-            self.next += self.total // 10
+    def __call__(self, done, total):
+        if done >= self.next:
+            self.report(sys.stderr, self.label, done, total, self.live)
+            self.next += total // 10
 
 
 class Table:

@@ -86,7 +86,7 @@ class _Runs:
 
 
 def evaluate(spec, hyper, candidates, steps, schedule="constant", progress=None):
-    """Runs every candidate for ``steps`` steps; the same ``Outcome`` as ``fused.evaluate``.
+    """Runs every candidate for ``steps`` steps as one tensor; the same ``Outcome`` as ``fused.evaluate``.
 
     Args:
         spec: the registry entry (``optim.registry``); its ``build`` makes the real optimizer.
@@ -94,23 +94,23 @@ def evaluate(spec, hyper, candidates, steps, schedule="constant", progress=None)
         candidates: ``fused.Candidates``, one problem per run.
         steps: T.
         schedule: ``constant``, or ``sqrt`` for α_t = α/√t (LambdaLR with ``experiment.sqrt_decay``).
-        progress: called with the number of steps just done, once per block.
+        progress: called as ``progress(steps_done, steps)`` after every block.
     """
     runs = _Runs(spec, hyper, candidates, schedule)
     coef_sum = np.zeros(len(candidates))
-    tail_sum, tail_count = np.zeros(len(candidates)), 0
-    every = auto_every(steps)
+    every, tail = auto_every(steps), []
     with _one_thread():
         for t0, n in chunks(steps, BLOCK):
             a, xs = runs.advance(n)
-            coef_sum = _sum_rows(coef_sum, a)
+            coef_sum = np.add.reduce(np.vstack([coef_sum[None, :], a.astype(np.float64)]), axis=0)  # in step order
             t = np.arange(t0, t0 + n)
-            rows = np.flatnonzero((t % every == 0) & in_tail(t, steps))  # the logged steps of the verdict's tail
-            tail_sum, tail_count = _sum_rows(tail_sum, xs[rows]), tail_count + len(rows)
+            tail.append(xs[(t % every == 0) & in_tail(t, steps)])  # x_t at the logged steps of the last 10 %
             if progress is not None:
-                progress(n)
-    optimum = -1.0  # every candidate keeps a positive mean coefficient (Candidates), so x* = −1
-    return Outcome(tail_x=tail_sum / tail_count, final_x=runs.x.detach().numpy().astype(np.float64),
+                progress(runs.t, steps)
+    final_x = runs.x.detach().numpy().astype(np.float64)
+    tail = np.concatenate(tail).T.astype(np.float64)
+    optimum = np.array([candidates.problem(r).optimum for r in range(len(candidates))])
+    return Outcome(tail_x=tail.mean(axis=1) if tail.shape[1] else final_x.copy(), final_x=final_x,
                    average_regret=average_regret(runs.loss_sum.numpy(), coef_sum, optimum, steps))
 
 
@@ -139,11 +139,6 @@ def check_coordinatewise(spec, hyper, candidates, schedule="constant", steps=CHE
         raise NotCoordinateWise(
             f"{spec.name} is not coordinate-wise: {len(picks)} candidates stepped as one tensor differ from the same "
             f"runs one by one by up to {gap:.2g} in x_t within {steps} steps, so a batch would not be independent runs")
-
-
-def _sum_rows(total, rows):
-    """``total`` plus the sum of ``rows`` (k, R) over k, in float64 and in row order, whatever R is."""
-    return np.add.reduce(np.vstack([total[None, :], rows.astype(np.float64)]), axis=0)
 
 
 class _one_thread:

@@ -9,15 +9,17 @@ Memory is bounded in the number of steps: coefficients and log columns exist for
 
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tensorboardX import SummaryWriter
 
+from .. import experiment
 from ..experiment import average_regret
 from ..runs.interrupt import CtrlC, RunInterrupted
 from ..runs.layout import TAGS, tb_dir
-from ..runs.trajectory import Trajectory
+from ..runs.trajectory import Trajectory, auto_every, in_tail
 from . import kernels
 from .progress import report
 
@@ -79,13 +81,72 @@ def chunks(steps, size=CHUNK):
         yield t0, min(size, steps + 1 - t0)
 
 
-class Batch:
-    """R runs of one kernel advancing together; run r reads coefficient row ``rows[r]`` of the problems list."""
+@dataclass(frozen=True)
+class Candidates:
+    """R problems of the paper's families, one per run (see ``experiment.Online`` and ``experiment.Stochastic``).
 
-    def __init__(self, kind, hp, problems, rows, domain, optimum, schedule, every):
+    ``family`` is "online" (f_t = s·C·x when t mod P = 1, else −s·x) or "stochastic" (s·C·x when u_t < p, else −s·x,
+    every candidate reading the uniform stream of ``experiment.Stochastic(seed=seed)``). ``period`` is read for
+    online candidates only, ``p`` for stochastic ones.
+    """
+
+    family: str
+    period: np.ndarray  # (R,) int64
+    C: np.ndarray  # (R,) float64
+    scale: np.ndarray  # (R,) float64
+    p: np.ndarray  # (R,) float64
+    seed: int = 0
+
+    def __len__(self):
+        return len(self.C)
+
+    def problem(self, r):
+        """The ``experiment`` model of candidate r, for replays and tests."""
+        if self.family == "online":
+            return experiment.Online(scale=self.scale[r], C=self.C[r], period=self.period[r])
+        return experiment.Stochastic(scale=self.scale[r], C=self.C[r], p=self.p[r], seed=self.seed)
+
+
+@dataclass
+class Outcome:
+    """What ``evaluate`` measured per candidate (each (R,) float64)."""
+
+    tail_x: np.ndarray  # mean of x_t over the logged t in the last 10 % of the steps (``trajectory.tail_x``)
+    final_x: np.ndarray  # x_{T+1}
+    average_regret: np.ndarray  # R_T/T
+
+
+class Batch:
+    """R runs of one kernel advancing together, run r on problem ``models[r]``.
+
+    ``models`` are ``experiment`` problems of one family on one domain (one object may serve many runs). The kernel
+    generates every run's a_t itself (``kernels.coefficient``) from float32(s·C), float32(−s) and P, or from the
+    uniform draws, so R runs on R different problems cost no more than R runs on one. Stochastic runs whose models
+    share a seed share one stream of draws, read from the first such model.
+    """
+
+    def __init__(self, kind, hp, models, schedule, every):
         self.kind, self.hp = kind, np.ascontiguousarray(hp, dtype=np.float64)
-        self.problems, self.rows = problems, np.asarray(rows, dtype=np.int64)
-        runs = len(self.rows)
+        runs = len(models)
+        self.stochastic = isinstance(models[0], experiment.Stochastic)
+        if any(isinstance(m, experiment.Stochastic) != self.stochastic or m.domain != models[0].domain
+               for m in models):
+            raise ValueError("a batch holds problems of one family on one domain")
+        streams = {}
+        if self.stochastic:
+            for m in models:
+                streams.setdefault(m.seed, m)
+        self.streams = list(streams.values())
+        seeds = list(streams)
+        self.problems = kernels.Problems(
+            big=np.array([m.scale * m.C for m in models], np.float64).astype(np.float32),
+            small=np.array([-m.scale for m in models], np.float64).astype(np.float32),
+            period=np.array([m.period if not self.stochastic else 1 for m in models], np.int64),
+            p=np.array([m.p if self.stochastic else 0.0 for m in models], np.float64),
+            stream=np.array([seeds.index(m.seed) if self.stochastic else 0 for m in models], np.int64),
+            optimum=np.array([m.optimum for m in models], np.float64),
+        )
+        self.phase = np.zeros(runs, np.int64)  # (t − 1) mod P at the next step t
         # State rows are padded to one 64-byte cache line each: threads writing neighbouring runs' state would
         # otherwise share lines (measured: 2 runs on 2 threads ran at 52M run-steps/s, a third of one run alone).
         self.s32 = np.zeros((runs, 16), np.float32)
@@ -94,27 +155,68 @@ class Batch:
         self.s64 = np.zeros((runs, 8), np.float64)
         self.x = np.zeros(runs, np.float32)  # x_1 = 0
         self.sums = np.zeros((runs, 2), np.float64)
-        self.domain = np.asarray(domain, np.float32)
-        self.optimum, self.sqrt, self.every = float(optimum), schedule == "sqrt", int(every)
+        self.domain = np.asarray(models[0].domain, np.float32)
+        self.sqrt, self.every = schedule == "sqrt", int(every)
         self.t = 0
 
     def step(self, n):
         """Advances every run by n steps; returns the logged (steps, x (R, L), R_t/t (R, L)) of this chunk."""
         t0 = self.t + 1
-        coefficients = np.stack([p.coefficients(t0, n) for p in self.problems])
+        if self.stochastic:
+            uniforms = np.stack([m.draws(t0, n) for m in self.streams])
+        else:
+            uniforms = np.zeros((1, n))
         logged = np.arange((t0 + self.every - 1) // self.every, (t0 + n - 1) // self.every + 1) * self.every
-        log_x = np.empty((len(self.rows), len(logged)), np.float32)
-        log_r = np.empty((len(self.rows), len(logged)), np.float64)
+        log_x = np.empty((len(self.x), len(logged)), np.float32)
+        log_r = np.empty((len(self.x), len(logged)), np.float64)
         kernels.advance(
-            self.kind, coefficients, self.rows, self.hp, self.s32, self.s64, self.x, self.sums, t0, self.sqrt,
-            self.domain, self.optimum, self.every, log_x, log_r,
+            self.kind, self.problems, uniforms, self.stochastic, self.phase, self.hp, self.s32, self.s64, self.x,
+            self.sums, t0, n, self.sqrt, self.domain, self.every, log_x, log_r,
         )
         self.t += n
         return logged, log_x, log_r
 
     def average_regret(self):
         """R_T/T of every run after the steps taken so far."""
-        return average_regret(self.sums[:, 0], self.sums[:, 1], self.optimum, max(self.t, 1))
+        return average_regret(self.sums[:, 0], self.sums[:, 1], self.problems.optimum, max(self.t, 1))
+
+
+def evaluate(spec, hypers, candidates, steps, schedule="constant", progress=None):
+    """Runs ``spec`` on every candidate for ``steps`` steps as one batch; returns their ``Outcome``.
+
+    The tail x is exactly what ``runs.trajectory.tail_x`` gives for the problem command at auto logging (x_t logged
+    every max(1, T // 2000) steps), so a candidate replayed through ``python -m amsgrad_repro online --period P
+    --C C --scale s ...`` shows the same tail x.
+
+    Args:
+        spec: a registry entry with a kernel.
+        hypers: one ``registry.Hyper`` for every candidate, or a list of R.
+        candidates: the problems, as ``Candidates``.
+        schedule: "constant" or "sqrt" (α_t = α/√t).
+        progress: called as ``progress(steps_done, steps)`` after every chunk.
+
+    Raises:
+        Unsupported: ``spec`` has no kernel for these hyperparameters.
+    """
+    runs = len(candidates)
+    hypers = hypers if isinstance(hypers, (list, tuple)) else [hypers] * runs
+    rows = {}
+    for hyper in hypers:
+        if hyper not in rows:
+            rows[hyper] = hyperparameters(spec, hyper)
+    kind = rows[hypers[0]][0]
+    models = [candidates.problem(r) for r in range(runs)]
+    batch = Batch(kind, np.stack([rows[h][1] for h in hypers]), models, schedule, every=auto_every(steps))
+    tail = []
+    for _, n in chunks(steps):
+        logged, log_x, _ = batch.step(n)
+        tail.append(log_x[:, in_tail(logged, steps)])
+        if progress is not None:
+            progress(batch.t, steps)
+    tail = np.concatenate(tail, axis=1).astype(np.float64)
+    final_x = batch.x.astype(np.float64)
+    tail_x = tail.mean(axis=1) if tail.shape[1] else final_x.copy()
+    return Outcome(tail_x=tail_x, final_x=final_x, average_regret=batch.average_regret())
 
 
 def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True):
@@ -125,8 +227,7 @@ def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True
         RunInterrupted: on Ctrl-C, at the end of the current chunk, after the writer was closed.
     """
     kind, hp = kernel
-    batch = Batch(kind, hp[None, :], [problem], [0], problem.domain, problem.optimum, settings.schedule,
-                  settings.every)
+    batch = Batch(kind, hp[None, :], [problem], settings.schedule, settings.every)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
     writer = SummaryWriter(trajectory.tb_dir)
     live = sys.stderr.isatty()
@@ -151,54 +252,3 @@ def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True
     return trajectory
 
 
-
-# --- provisional: simd's Candidates/Outcome (issue 9) replace this block when branch issue9 is merged ---
-from dataclasses import dataclass  # noqa: E402
-
-from ..experiment import Online, Stochastic  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """R problems of one family, one per run."""
-
-    family: str
-    period: np.ndarray
-    C: np.ndarray
-    scale: np.ndarray
-    p: np.ndarray
-    seed: int = 0
-
-    def __len__(self):
-        return len(self.C)
-
-    def problem(self, r):
-        if self.family == "online":
-            return Online(scale=self.scale[r], C=self.C[r], period=int(self.period[r]))
-        return Stochastic(scale=self.scale[r], C=self.C[r], p=self.p[r], seed=self.seed)
-
-
-@dataclass
-class Outcome:
-    tail_x: np.ndarray
-    final_x: np.ndarray
-    average_regret: np.ndarray
-
-
-def evaluate(spec, hyper, candidates, steps, schedule="constant", progress=None):
-    from ..runs.trajectory import auto_every, in_tail
-
-    kind, hp = hyperparameters(spec, hyper)
-    runs = len(candidates)
-    every = auto_every(steps)
-    problems = [candidates.problem(r) for r in range(runs)]
-    batch = Batch(kind, np.tile(hp, (runs, 1)), problems, np.arange(runs), (-1.0, 1.0), -1.0, schedule, every)
-    tail_sum, tail_count = np.zeros(runs), 0
-    for _, n in chunks(steps, 4096):
-        logged, log_x, _ = batch.step(n)
-        rows = in_tail(logged, steps)
-        tail_sum += log_x[:, rows].astype(np.float64).sum(1)
-        tail_count += rows.sum()
-        if progress is not None:
-            progress(n)
-    return Outcome(tail_sum / tail_count, batch.x.astype(np.float64), batch.average_regret())

@@ -66,9 +66,9 @@ def auto_every(steps):
     return max(1, steps // 2000)
 
 
-def in_tail(t, steps, fraction=TAIL):
-    """Whether step(s) t of a ``steps``-step run lie in its last ``fraction``: t > (1 − fraction)·T."""
-    return t > (1 - fraction) * steps
+def in_tail(steps, steps_done, fraction=TAIL):
+    """Which of the logged ``steps`` lie in the last ``fraction`` of ``steps_done`` steps (a boolean array)."""
+    return np.asarray(steps) > (1 - fraction) * steps_done
 
 
 def tail_x(trajectory, fraction=TAIL):
