@@ -7,10 +7,13 @@ Rows (steps/s, median over ``--repeats``):
 - a plain torch.optim loop (forward, backward, step, clamp) with no framework;
 - the fused engine on one run, and vectorised over many runs (run-steps/s);
 - one epoch of ``logreg`` on the digits stand-in (seconds);
-- the end-to-end wall time of the default ``online`` and ``stochastic`` commands (warm compile cache).
+- the end-to-end wall time of the default ``online`` and ``stochastic`` commands (warm compile cache);
+- the default ``break`` search (online, T = 10^6) of adam on the fused engine and, with ``--break-search both``, of
+  torch.optim:Adam on the batched torch engine: candidates, seconds of the search, and wall time.
 """
 
 import contextlib
+import json
 import os
 import statistics
 import subprocess
@@ -106,6 +109,21 @@ def end_to_end(command):
         return time.perf_counter() - start
 
 
+def break_search(optimizer, steps):
+    """(candidates, search seconds, wall seconds) of ``python -m amsgrad_repro break --optimizer OPTIMIZER --steps
+    STEPS``, otherwise at its defaults (online family); the search seconds are the rounds' own, from its
+    summary.json, and the wall time includes start-up and the replay of the worst candidate."""
+    with tempfile.TemporaryDirectory() as logdir:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "amsgrad_repro", "break", "--optimizer", optimizer, "--steps", str(steps),
+                        "--logdir", logdir], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        (run_dir,) = os.listdir(logdir)
+        with open(os.path.join(logdir, run_dir, "summary.json")) as f:
+            summary = json.load(f)
+    return summary["candidates"], summary["seconds"], wall
+
+
 def measure(settings):
     """Rows of (name, unit, median rate or seconds, per-repeat values)."""
     rows = []
@@ -131,6 +149,14 @@ def measure(settings):
             values = [end_to_end(command) for _ in range(settings.repeats)]
             rows.append((f"`python -m amsgrad_repro {command}` (defaults, 2 x 6M steps)", "s wall",
                          statistics.median(values), values))
+    searches = {"no": [], "fused": [("adam", "fused", settings.repeats)],
+                "both": [("adam", "fused", settings.repeats), ("torch.optim:Adam", "batched torch", 1)]}
+    for optimizer, engine, repeats in searches[settings.break_search]:
+        runs = [break_search(optimizer, settings.break_steps) for _ in range(repeats)]
+        name = (f"`break --optimizer {optimizer}` (online, T = {settings.break_steps:,}, {runs[0][0]:,} candidates, "
+                f"{engine})")
+        rows.append((f"{name}: search", "s", statistics.median(r[1] for r in runs), [r[1] for r in runs]))
+        rows.append((f"{name}: whole command", "s wall", statistics.median(r[2] for r in runs), [r[2] for r in runs]))
     return rows
 
 

@@ -175,6 +175,10 @@ class BenchSettings:
     runs: int = setting(1024, positive_int, "runs of the vectorised fused row")
     run_steps: int = setting(200_000, positive_int, "steps of each run in the vectorised fused row")
     end_to_end: str = setting("yes", yes_no, "time the default online/stochastic commands")
+    break_search: str = setting("fused", choice("no", "fused", "both"),
+                                "time the default break search of adam (fused) and, with both, of torch.optim:Adam "
+                                "(batched torch engine, one repeat: minutes)")
+    break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the break rows")
 
 
 def flags(cls):
