@@ -56,7 +56,7 @@ def main(command, settings):
     files += ["break.csv", "failure_map.png"]
     label = describe(spec, settings)
     failure_map(os.path.join(run_dir, "failure_map.png"), settings.family, table.across, table.mean, table.tail_x,
-                table.order[0], settings.margin,
+                table.order[0], where(worst, mean=False), settings.margin,
                 f"break {label} on the {settings.family} family, T = {settings.steps:,}: "
                 f"{len(table.tail_x):,} candidates")
     print(verdict(label, worst))
@@ -146,6 +146,12 @@ class StepProgress:
             self.next += total // 10
 
 
+def worst_first(tail_x, mean):
+    """Candidate indices from the highest tail x down; among equal tails (many stick at exactly +1) the larger mean
+    coefficient first, the counterexample whose optimum is the clearest."""
+    return np.lexsort((-mean, -tail_x))
+
+
 class Table:
     """Every candidate evaluated, in round order, with its outcome; ``order`` ranks them worst first."""
 
@@ -162,7 +168,7 @@ class Table:
         self.mean = np.concatenate([m for _, m in coordinates])
         self.across = self.rarity if self.family == "online" else 1.0 / self.rarity
         self.tail_x = self.columns["tail_x"]
-        self.order = np.argsort(-self.tail_x, kind="stable")
+        self.order = worst_first(self.tail_x, self.mean)
 
     def record(self, i, steps):
         """Candidate i as a dict of the CSV columns (period or p as None where the family has none), with
@@ -208,12 +214,12 @@ def describe(spec, settings):
     return f"{spec.name} ({', '.join(parts)})"
 
 
-def where(worst):
-    """``online P=125, C=126.3`` (or ``stochastic p=..., C=...``) with the mean coefficient."""
+def where(worst, mean=True):
+    """``online P=125, C=126.3`` (or ``stochastic p=..., C=...``), with the mean coefficient if ``mean``."""
     rarity = f"P={worst['period']}" if worst["family"] == "online" else f"p={worst['p']:.4g}"
     scale = "" if worst["scale"] == 1 else f", s={worst['scale']:g}"
-    return (f"{worst['family']} {rarity}, C={worst['C']:.6g}{scale} (mean coefficient "
-            f"{worst['mean_coefficient']:+.3g})")
+    text = f"{worst['family']} {rarity}, C={worst['C']:.6g}{scale}"
+    return text + f" (mean coefficient {worst['mean_coefficient']:+.3g})" if mean else text
 
 
 def verdict(label, worst):

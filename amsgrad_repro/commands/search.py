@@ -148,7 +148,7 @@ class Search:
         """Indices of the ``top`` worst candidates, at most one per cell of the coarse grid, so that the refinement
         spreads over every region that fails rather than polishing one point."""
         cells = np.rint(u * (self.plan.rarity - 1)) * self.plan.mean + np.rint(w * (self.plan.mean - 1))
-        order = np.argsort(-tails, kind="stable")
+        order = np.argsort(-tails, kind="stable")  # ties: the first evaluated, so rounds stay deterministic
         _, first = np.unique(cells[order], return_index=True)
         return order[np.sort(first)][:self.plan.top]
 

@@ -15,7 +15,7 @@ RARITY_LABEL = {"online": "period $P$ (a big gradient every $P$ steps)",
 MEAN_LABEL = {"online": r"mean coefficient $\mu/s = (C - (P-1))/P$", "stochastic": r"mean coefficient $\mu/s = pC - (1-p)$"}
 
 
-def failure_map(path, family, across, mean, tail_x, worst, margin, title):
+def failure_map(path, family, across, mean, tail_x, worst, worst_text, margin, title):
     """Draws every candidate as a dot coloured by its tail x, the worst as a star, and the margin as a line.
 
     Args:
@@ -25,22 +25,23 @@ def failure_map(path, family, across, mean, tail_x, worst, margin, title):
         mean: μ/s of each candidate.
         tail_x: the tail x of each candidate.
         worst: the index of the worst candidate.
+        worst_text: how the legend names it (``online P=125, C=125.6``).
         margin: δ, the least μ/s searched.
         title: the figure's title.
     """
-    fig, ax = plt.subplots(figsize=(7.5, 5.2), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(7.5, 5.5), layout="constrained")
     order = np.argsort(tail_x, kind="stable")  # the worst drawn last, on top
     dots = ax.scatter(across[order], mean[order], c=tail_x[order], cmap="coolwarm", vmin=-1.0, vmax=1.0, s=9,
                       linewidths=0)
     ax.scatter([across[worst]], [mean[worst]], marker="*", s=260, facecolor="none", edgecolor="black", lw=1.4,
-               label=f"worst: tail x = {tail_x[worst]:+.3f}")
+               label=f"worst: {worst_text}, tail x = {tail_x[worst]:+.3f}")
     ax.axhline(margin, color="0.4", lw=0.8, ls="--", label=rf"margin $\delta$ = {margin:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(RARITY_LABEL[family])
     ax.set_ylabel(MEAN_LABEL[family])
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     bar = fig.colorbar(dots, ax=ax)
     bar.set_label("tail x (mean $x_t$ over the last 10 %); $x^* = -1$, breaks at $\\geq 0$")
     fig.savefig(path, dpi=120)
