@@ -9,6 +9,7 @@ torch ops on every element as a one-element run, so its trajectories are held bi
 import csv
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -222,3 +223,25 @@ def test_a_stochastic_search_on_the_batched_engine_replays_with_its_seed(capsys,
     assert abs(summary["replay"]["tail_x"] - summary["worst"]["tail_x"]) < 1e-5  # torchbearer replays the batch
     rows, _ = read_csv(os.path.join(run_dir, "break.csv"))
     assert {r["period"] for r in rows} == {""}
+
+
+def test_ctrl_c_keeps_the_finished_rounds(capsys, tmp_path, monkeypatch):
+    """A real SIGINT inside the second round: the coarse grid's rows, map and summary are written, no replay."""
+    evaluate, calls = fused.evaluate, []
+
+    def evaluate_then_interrupt(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(fused, "evaluate", evaluate_then_interrupt)
+    status, out, err = invoke(capsys, *ARGS, "--out", str(tmp_path))
+    assert status == 130
+    run_dir = only_run_dir(tmp_path)
+    with open(os.path.join(run_dir, "summary.json")) as f:
+        summary = json.load(f)
+    assert summary["interrupted"] and [r["round"] for r in summary["rounds"]] == [0] and summary["replay"] is None
+    rows, _ = read_csv(os.path.join(run_dir, "break.csv"))
+    assert {r["round"] for r in rows} == {"0"} and len(rows) == summary["candidates"]
+    assert sorted(os.listdir(run_dir)) == ["break.csv", "failure_map.png", "summary.json"]

@@ -36,7 +36,7 @@ SHOWN = 5  # the worst candidates printed
 def main(command, settings):
     """Runs the search, writes its outputs, re-runs the worst candidate; returns the exit status."""
     space = Space(settings.family, settings.steps, settings.margin, settings.scale, settings.seed)
-    check(settings, space)
+    check_settings(settings, space)
     spec, engine, evaluate = engine_for(settings)
     search = Search(space, Plan(), settings.seed)
     coarse = search.propose()
@@ -45,15 +45,14 @@ def main(command, settings):
     run_dir = make_run_dir(settings.logdir, f"break-{spec.name.replace(':', '.')}-{settings.family}")
     print(f"run directory: {run_dir} (engine: {engine})")
     rounds, interrupted = run_rounds(search, coarse, evaluate, spec, settings)
-    files = []
-    if not rounds:
-        write_summary(run_dir, command, settings, True, files, engine=engine, candidates=0)
-        return finish(run_dir, settings.logdir, True, files)
+    if not rounds:  # Ctrl-C during the coarse grid
+        write_summary(run_dir, command, settings, True, ["summary.json"], engine=engine, candidates=0)
+        return finish(run_dir, settings.logdir, True, ["summary.json"])
     table = Table(space, search.rounds)
     table.write_csv(os.path.join(run_dir, "break.csv"), settings.steps)
     worst = table.record(table.order[0], settings.steps)
     worst["replay"] = replay_line(spec, settings, worst)
-    files += ["break.csv", "failure_map.png"]
+    files = ["summary.json", "break.csv", "failure_map.png"]
     label = describe(spec, settings)
     failure_map(os.path.join(run_dir, "failure_map.png"), settings.family, table.across, table.mean, table.tail_x,
                 table.order[0], where(worst, mean=False), settings.margin,
@@ -65,15 +64,15 @@ def main(command, settings):
     if not interrupted:
         replay, interrupted = replay_worst(spec, settings, worst, run_dir)
         files.append("replay.txt")
-    write_summary(run_dir, command, settings, interrupted, ["summary.json"] + files, engine=engine,
+    write_summary(run_dir, command, settings, interrupted, files, engine=engine,
                   candidates=len(table.tail_x), seconds=sum(r["seconds"] for r in rounds), rounds=rounds,
                   space=space_record(space), breaks=int(np.sum(table.tail_x >= 0)),
                   stuck=int(np.sum(table.tail_x >= STUCK)), worst=worst,
                   five_worst=[table.record(i, settings.steps) for i in table.order[:SHOWN]], replay=replay)
-    return finish(run_dir, settings.logdir, interrupted, ["summary.json"] + files)
+    return finish(run_dir, settings.logdir, interrupted, files)
 
 
-def check(settings, space):
+def check_settings(settings, space):
     """Bad input as ``UsageError``: an empty search range, a margin the family cannot meet, s·C beyond float32."""
     if settings.steps < 2 * MIN_PERIODS:
         raise UsageError(f"argument --steps: the search needs T >= {2 * MIN_PERIODS}, so that the rarest candidate "
