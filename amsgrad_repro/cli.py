@@ -64,7 +64,9 @@ COMMANDS = {
         "tail x (mean x_t over the last 10 %): P (or 1/p) from 2 to T/100 and the mean coefficient from --margin up "
         "to C/(P-1) = 100, on log scales; a coarse grid as one batch, then rounds of refinement around the worst. "
         "A candidate breaks the optimizer when its tail x >= 0, and is stuck at the worst point when >= 0.9. s is "
-        "fixed (--scale): adaptive methods are nearly scale-free. Writes break.csv, summary.json (with the replay "
+        "fixed (--scale): adaptive methods are nearly scale-free. Optimizers listed below as torchbearer run here on "
+        "the batched torch engine, once a short check shows the class is coordinate-wise. Writes break.csv, "
+        "summary.json (with the replay "
         "command of the worst candidate), failure_map.png and the worst candidate re-run by the problem command "
         "into a fresh break-<optimizer>-<family>-<time> directory under --logdir.", optimizers_epilog=True),
     **{name: Command(cs.CifarnetSettings if name == "cifarnet" else cs.RealDataSettings, "realdata",
