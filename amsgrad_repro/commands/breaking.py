@@ -26,7 +26,7 @@ from ..reports.failure_map import failure_map
 from ..reports.summary import write_summary
 from .orchestration import finish, make_run_dir, plan
 from .parsers import FLOAT32_MAX
-from .search import MIN_PERIODS, RATIO_MAX, STUCK, Plan, Search, Space
+from .search import MIN_PERIODS, RATIO_MAX, STUCK, Plan, Search, Space, worst_first
 from .settings import RunSettings
 
 COLUMNS = ("family", "period", "p", "C", "scale", "steps", "tail_x", "final_x", "average_regret", "round")
@@ -143,12 +143,6 @@ class StepProgress:
         if done >= self.next:
             self.report(sys.stderr, self.label, done, total, self.live)
             self.next += total // 10
-
-
-def worst_first(tail_x, mean):
-    """Candidate indices from the highest tail x down; among equal tails (many stick at exactly +1) the larger mean
-    coefficient first, the counterexample whose optimum is the clearest."""
-    return np.lexsort((-mean, -tail_x))
 
 
 class Table:

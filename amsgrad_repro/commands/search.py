@@ -18,6 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engines.batched import take
+from ..engines.fused import Candidates
+from ..experiment import Stochastic
+
 RATIO_MAX = 100.0  # C/(P − 1) at most: the rare gradient at most 100 times the balance between the two
 MIN_PERIODS = 100  # P ≤ T/100 (p ≥ 100/T): at least 100 rare gradients in a run
 STUCK = 0.9  # tail x ≥ 0.9: stuck at the worst point
@@ -67,8 +71,6 @@ class Space:
         C ≥ ((1 + δ)·T − N)/N.
         """
         if self._sorted_draws is None:
-            from ..experiment import Stochastic
-
             self._sorted_draws = np.sort(Stochastic(seed=self.seed).draws(1, self.steps))
         count = np.searchsorted(self._sorted_draws, p)  # N = #{t ≤ T : u_t < p}
         least_C = ((1.0 + self.margin) * self.steps - count) / np.maximum(count, 1)
@@ -81,8 +83,6 @@ class Space:
 
     def candidates(self, u, w):
         """``fused.Candidates`` at coordinates (u, w), and a mask of those whose μ range is not empty."""
-        from ..engines.fused import Candidates
-
         rarity = self.rarity_of(np.asarray(u, np.float64))
         lowest, highest = self._mean_bounds(rarity)
         feasible = lowest <= highest
@@ -129,8 +129,7 @@ class Search:
         else:
             rng = np.random.default_rng((self.seed, r))
             all_u, all_w = (np.concatenate([round_[i] for round_ in self.rounds]) for i in (2, 3))
-            tails = np.concatenate([round_[1].tail_x for round_ in self.rounds])
-            worst = self._worst_cells(all_u, all_w, tails)
+            worst = self._worst_cells(all_u, all_w)
             draws = (len(worst), max(1, self.plan.per_round // self.plan.top))
             half = 2.0 ** (1 - r)
             u = (all_u[worst, None] + half / (self.plan.rarity - 1) * rng.uniform(-1, 1, draws)).ravel()
@@ -139,16 +138,16 @@ class Search:
             u, w = u[inside], w[inside]
         candidates, feasible = self.space.candidates(u, w)
         keep = np.flatnonzero(feasible & self._new(candidates))
-        from ..engines.batched import take
-
         self._pending = (take(candidates, keep), u[keep], w[keep])
         return self._pending[0]
 
-    def _worst_cells(self, u, w, tails):
-        """Indices of the ``top`` worst candidates, at most one per cell of the coarse grid, so that the refinement
-        spreads over every region that fails rather than polishing one point."""
+    def _worst_cells(self, u, w):
+        """Indices of the ``top`` worst candidates so far (``worst_first``), at most one per cell of the coarse grid,
+        so that the refinement spreads over every region that fails rather than polishing one point."""
+        tails = np.concatenate([outcome.tail_x for _, outcome, *_ in self.rounds])
+        means = np.concatenate([self.space.coordinates(candidates)[1] for candidates, *_ in self.rounds])
         cells = np.rint(u * (self.plan.rarity - 1)) * self.plan.mean + np.rint(w * (self.plan.mean - 1))
-        order = np.argsort(-tails, kind="stable")  # ties: the first evaluated, so rounds stay deterministic
+        order = worst_first(tails, means)
         _, first = np.unique(cells[order], return_index=True)
         return order[np.sort(first)][:self.plan.top]
 
@@ -166,6 +165,12 @@ class Search:
         """The outcome of the candidates ``propose`` gave last."""
         candidates, u, w = self._pending
         self.rounds.append((candidates, outcome, u, w))
+
+
+def worst_first(tail_x, mean):
+    """Candidate indices from the highest tail x down; among equal tails (many stick at exactly +1) the larger mean
+    coefficient first, the counterexample whose optimum is the clearest."""
+    return np.lexsort((-mean, -tail_x))
 
 
 def _keys(candidates):
