@@ -71,11 +71,11 @@ class _Runs:
     def advance(self, n):
         """Steps t = self.t + 1 .. self.t + n; returns (a_t, x_t) of those steps as (n, R) float32 arrays."""
         a = self.coefficients.block(self.t + 1, n)
-        a_torch, a64 = torch.from_numpy(a), torch.from_numpy(a.astype(np.float64))
+        a_torch = torch.from_numpy(a)
         xs = torch.empty(n, len(self.x))
         for k in range(n):
             xs[k] = self.x
-            self.loss_sum.addcmul_(a64[k], self.x)
+            self.loss_sum.addcmul_(a_torch[k], self.x)  # float64 += float32·float32: exact products
             self.x.grad.copy_(a_torch[k])  # f_t(x) = a_t·x, so the gradient is a_t
             self.optimizer.step()
             if self.scheduler is not None:
@@ -102,7 +102,7 @@ def evaluate(spec, hyper, candidates, steps, schedule="constant", progress=None)
     with _one_thread():
         for t0, n in chunks(steps, BLOCK):
             a, xs = runs.advance(n)
-            coef_sum = np.add.reduce(np.vstack([coef_sum[None, :], a.astype(np.float64)]), axis=0)  # in step order
+            coef_sum += a.sum(axis=0, dtype=np.float64)  # float32 values summed in float64: exact in any order
             t = np.arange(t0, t0 + n)
             tail.append(xs[(t % every == 0) & in_tail(t, steps)])  # x_t at the logged steps of the last 10 %
             if progress is not None:
