@@ -59,6 +59,18 @@ COMMANDS = {
         "(1-log:1e-1:1e-4:4 = 0.9,0.99,0.999,0.9999). Writes sweep.csv, heatmap_x.png, heatmap_regret.png and "
         "summary.json (and sweep_summary.csv with --seeds > 1) into a fresh sweep-<problem>-<optimizer>-<time> "
         "directory under --logdir."),
+    "break": Command(
+        cs.BreakSettings, "breaking",
+        "search a family of counterexamples for the problem on which one optimizer ends at the wrong point",
+        "Search the online (or stochastic) family, both with x* = -1 on [-1, 1], for the candidate with the highest "
+        "tail x (mean x_t over the last 10 %): P (or 1/p) from 2 to T/100 and the mean coefficient from --margin up "
+        "to C/(P-1) = 100, on log scales; a coarse grid as one batch, then rounds of refinement around the worst. "
+        "A candidate breaks the optimizer when its tail x >= 0, and is stuck at the worst point when >= 0.9. s is "
+        "fixed (--scale): adaptive methods are nearly scale-free. Optimizers listed below as torchbearer run here on "
+        "the batched torch engine, once a short check shows the class is coordinate-wise. Writes break.csv, "
+        "summary.json (with the replay "
+        "command of the worst candidate), failure_map.png and the worst candidate re-run by the problem command "
+        "into a fresh break-<optimizer>-<family>-<time> directory under --logdir.", optimizers_epilog=True),
     **{name: Command(cs.CifarnetSettings if name == "cifarnet" else cs.RealDataSettings, "realdata",
                      f"Figure 2: {text}",
                      f"Section 5, Figure 2: {text}. Trains every optimizer at every (lr, beta2) of the grid; writes "

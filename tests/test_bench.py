@@ -5,10 +5,12 @@ from amsgrad_repro.commands.settings import BenchSettings
 
 
 def test_every_row_is_measured_on_a_tiny_budget():
-    settings = BenchSettings(repeats=1, torch_steps=200, fused_steps=20_000, runs=4, run_steps=5000, end_to_end="no")
+    settings = BenchSettings(repeats=1, torch_steps=200, fused_steps=20_000, runs=4, run_steps=5000, end_to_end="no",
+                             break_search="both", break_steps=300)
     rows = bench.measure(settings)
     names = [row[0] for row in rows]
     assert names[0].startswith("seed-style") and "fused engine, 4 runs (run-steps/s)" in names
+    assert any(name.startswith("`break --optimizer torch.optim:Adam` (online, T = 300, ") for name in names)
     assert all(value > 0 and len(values) == 1 for _, _, value, values in rows)
 
 

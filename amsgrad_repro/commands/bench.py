@@ -9,7 +9,9 @@ Rows (steps/s, median over ``--repeats``):
 - one epoch of ``logreg`` on the digits stand-in (seconds);
 - start-up (issue 12): the wall time of a bare ``python -c "import torch"`` and of the default ``online`` and
   ``stochastic`` commands (warm compile cache), run in turn in each repeat, and each command's excess over the bare
-  import; then where each command's time goes (``commands.startup``, one fresh process per repeat).
+  import; then where each command's time goes (``commands.startup``, one fresh process per repeat);
+- the default ``break`` search (online, T = 10^6) of adam on the fused engine and, with ``--break-search both``, of
+  torch.optim:Adam on the batched torch engine: candidates, seconds of the search, and wall time.
 """
 
 import contextlib
@@ -94,8 +96,7 @@ def fused_batch(runs, steps):
     """Seconds for ``runs`` Adam runs of ``steps`` steps on the online problem, logging only at the end."""
     problem = experiment.Online()
     kind, hp = fused.hyperparameters(registry.get("adam"), registry.Hyper())
-    batch = fused.Batch(kind, np.repeat(hp[None], runs, axis=0), [problem], np.zeros(runs, np.int64),
-                        problem.domain, problem.optimum, "constant", every=steps)
+    batch = fused.Batch(kind, np.repeat(hp[None], runs, axis=0), [problem] * runs, "constant", every=steps)
     start = time.perf_counter()
     for _, n in fused.chunks(steps):
         batch.step(n)
@@ -166,6 +167,21 @@ def format_phases(table):
     return "\n".join(lines)
 
 
+def break_search(optimizer, steps):
+    """(candidates, search seconds, wall seconds) of ``python -m amsgrad_repro break --optimizer OPTIMIZER --steps
+    STEPS``, otherwise at its defaults (online family); the search seconds are the rounds' own, from its
+    summary.json, and the wall time includes start-up and the replay of the worst candidate."""
+    with tempfile.TemporaryDirectory() as logdir:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "amsgrad_repro", "break", "--optimizer", optimizer, "--steps", str(steps),
+                        "--logdir", logdir], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        (run_dir,) = os.listdir(logdir)
+        with open(os.path.join(logdir, run_dir, "summary.json")) as f:
+            summary = json.load(f)
+    return summary["candidates"], summary["seconds"], wall
+
+
 def measure(settings):
     """Rows of (name, unit, median rate or seconds, per-repeat values)."""
     rows = []
@@ -188,6 +204,14 @@ def measure(settings):
     rows.append(("logreg, one epoch on digits (1438 images, batch 128, Adam)", "s", statistics.median(values), values))
     if settings.end_to_end == "yes":
         rows += start_up(settings.repeats)
+    searches = {"no": [], "fused": [("adam", "fused", settings.repeats)],
+                "both": [("adam", "fused", settings.repeats), ("torch.optim:Adam", "batched torch", 1)]}
+    for optimizer, engine, repeats in searches[settings.break_search]:
+        runs = [break_search(optimizer, settings.break_steps) for _ in range(repeats)]
+        name = (f"`break --optimizer {optimizer}` (online, T = {settings.break_steps:,}, {runs[0][0]:,} candidates, "
+                f"{engine})")
+        rows.append((f"{name}: search", "s", statistics.median(r[1] for r in runs), [r[1] for r in runs]))
+        rows.append((f"{name}: whole command", "s wall", statistics.median(r[2] for r in runs), [r[2] for r in runs]))
     return rows
 
 

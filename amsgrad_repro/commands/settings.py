@@ -10,9 +10,11 @@ from dataclasses import dataclass, field, fields
 from ..optim.registry import Hyper
 from ..presets import PRESETS
 from ..realdata.datasets import DATASETS
+from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
-    beta, beta_list, beta_pair, choice, kernel_optimizer, non_negative_int, opt_args, optimizer_list, positive_float,
+    beta, beta_list, beta_pair, choice, kernel_optimizer, non_negative_int, opt_args, optimizer_list, optimizer_name,
+    positive_float,
     positive_float_list, positive_int, probability, yes_no,
 )
 
@@ -73,7 +75,7 @@ class RunSettings(Common):
     @property
     def every(self):
         """The logging interval in steps: ``log_every``, or about 2000 points when it is 0."""
-        return self.log_every or max(1, self.steps // 2000)
+        return self.log_every or auto_every(self.steps)
 
     def hyper(self):
         return Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)
@@ -109,6 +111,28 @@ class SweepSettings(Common):
     steps: int = steps(1_000_000)
     schedule: str = schedule()
     seeds: int = seeds()
+
+
+@dataclass(frozen=True)
+class BreakSettings(Common):
+    """``python -m amsgrad_repro break``: search a family of counterexamples for the problem that breaks one
+    optimizer."""
+
+    optimizer: str = setting("adam", optimizer_name, "one registry name or module:Class")
+    lr: float = setting(1e-3, positive_float, "learning rate alpha")
+    betas: tuple = setting((0.9, 0.999), beta_pair, "beta1,beta2, each in [0, 1), for the optimizers that read them "
+                           "(torch.optim.Adam's defaults)")
+    schedule: str = schedule()
+    opt_args: tuple = setting((), opt_args, "extra optimizer keyword arguments, e.g. eps=1e-6")
+    family: str = setting("online", choice("online", "stochastic"),
+                          "online: s*C*x when t mod P = 1, else -s*x; stochastic: s*C*x with probability p, else -s*x")
+    steps: int = steps(1_000_000)
+    margin: float = setting(0.01, positive_float, "least mean coefficient of a candidate, in units of s: keeps x* = -1 "
+                            "strict, so that slow is not mistaken for broken")
+    scale: float = setting(1.0, positive_float, "s, fixed during the search: adaptive methods are nearly scale-free")
+
+    def hyper(self):
+        return Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)
 
 
 @dataclass(frozen=True)
@@ -161,6 +185,10 @@ class BenchSettings:
     runs: int = setting(1024, positive_int, "runs of the vectorised fused row")
     run_steps: int = setting(200_000, positive_int, "steps of each run in the vectorised fused row")
     end_to_end: str = setting("yes", yes_no, "time the default online/stochastic commands")
+    break_search: str = setting("fused", choice("no", "fused", "both"),
+                                "time the default break search of adam (fused) and, with both, of torch.optim:Adam "
+                                "(batched torch engine, one repeat: minutes)")
+    break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the break rows")
 
 
 def flags(cls):

@@ -52,7 +52,7 @@ def run_grid(settings, spec, lr):
     """All runs at one lr as one ``fused.Batch``: (final x, R_T/T) each shaped (|β1|, |β2|, K), and the seconds
     that stepping took (kernel loading excluded).
 
-    Run r = ((i·|β2|) + j)·K + k is cell (β1_i, β2_j) on seed k; it reads coefficient row k, a fresh problem.
+    Run r = ((i·|β2|) + j)·K + k is cell (β1_i, β2_j) on seed k, a fresh problem.
     """
     from ..engines import fused
 
@@ -63,18 +63,16 @@ def run_grid(settings, spec, lr):
         for b2 in b2s:
             kind, row = fused.hyperparameters(spec, registry.Hyper(lr=lr, beta1=b1, beta2=b2))
             hp.extend([row] * k)
-    rows = np.tile(np.arange(k), len(b1s) * len(b2s))
-    reference = problems[0]
-    batch = fused.Batch(kind, np.array(hp), problems, rows, reference.domain, reference.optimum, settings.schedule,
+    batch = fused.Batch(kind, np.array(hp), problems * (len(b1s) * len(b2s)), settings.schedule,
                         every=settings.steps)
     batch.step(0)  # loads (or compiles) the kernel, so the timing below is of the runs alone
     start = time.perf_counter()
-    bar = Bar(f"lr={lr:g}: {len(rows):,} runs", settings.steps * len(rows), unit="run-steps")
+    bar = Bar(f"lr={lr:g}: {len(hp):,} runs", settings.steps * len(hp), unit="run-steps")
     for _, n in fused.chunks(settings.steps):
         if STOP.requested:
             raise RunInterrupted(None)
         batch.step(n)
-        bar.update(batch.t * len(rows))
+        bar.update(batch.t * len(hp))
     bar.close()
     seconds = time.perf_counter() - start
     shape = (len(b1s), len(b2s), k)
