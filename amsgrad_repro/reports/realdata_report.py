@@ -65,8 +65,8 @@ def write_realdata_summary(run_dir, command, experiment, settings, split, device
 def format_table(results):
     """The stdout table: one row per run; ``*`` marks each optimizer's best grid point."""
     best = {id(r) for r in best_runs(results).values()}
-    head = f"{'optimizer':<18}{'lr':>10}{'beta2':>8}{'train loss':>12}{'train acc':>11}{'test loss':>11}{'test acc':>10}"
-    lines = [head + f"{'seconds':>9}  best"]
+    head = f"{'optimizer':<18}{'lr':>10}{'beta2':>8}{'train loss':>12}{'train acc':>11}"
+    lines = [head + f"{'test loss':>11}{'test acc':>10}{'seconds':>9}  best"]
     for r in results:
         line = f"{r.optimizer:<18}{r.lr:>10g}{'-' if r.beta2 is None else f'{r.beta2:g}':>8}"
         line += f"{r.final('loss'):>12.4f}{r.final('acc'):>11.4f}"
