@@ -2,7 +2,8 @@
 
 The parser is built from the settings dataclasses of ``commands.settings`` and imports no engine, so ``--help`` and
 a bad flag answer at once. A command's module is imported only to run it. Every invalid value ends with exit status
-2 and one line naming the flag; Ctrl-C ends with status 130 after writing a summary marked as interrupted.
+2 and one line naming the flag; Ctrl-C (SIGINT) and SIGTERM end a command with status 130 and 143 after writing a
+summary marked as interrupted; a run that raised ends it with status 1 after the other runs.
 """
 
 import argparse
@@ -15,6 +16,7 @@ from .errors import UsageError
 from .optim import registry
 from .presets import PRESETS, describe
 from .realdata.datasets import DataError
+from .runs.interrupt import STOP
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ def main(argv=None):
     try:
         settings = command.settings(**{f.name: getattr(args, f.name) for _, f in cs.flags(command.settings)})
         module = importlib.import_module(f"{__package__}.commands.{command.module}")
-        return module.main(args.command, settings)
+        with STOP.catching():  # Ctrl-C and SIGTERM end the command through its own run-ending path
+            return module.main(args.command, settings)
     except (UsageError, DataError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -29,13 +29,14 @@ def main(command, settings):
     engines = {p.spec.name: p.engine for p in plans}
     run_dir = make_run_dir(settings.logdir, f"compare-{name}")
     print(f"run directory: {run_dir}")
-    trajectories, interrupted = train_all(name, plans, settings, run_dir, overrides)
+    trajectories, failures = train_all(name, plans, settings, run_dir, overrides)
     write_seed_bands(run_dir, reference, trajectories)
     rows = leaderboard(reference, trajectories, engines, settings.seeds)
     write_leaderboard(os.path.join(run_dir, "leaderboard.csv"), rows, settings.seeds)
     files = ["leaderboard.csv", "leaderboard.png", "summary.json", "figure.png"]
-    write_summary(run_dir, command, settings, interrupted, files, engine=engines, problem=problem_record(reference),
-                  runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories], leaderboard=rows)
+    write_summary(run_dir, command, settings, files, engine=engines, problem=problem_record(reference),
+                  runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories], failed=failures,
+                  leaderboard=rows)
     betas = f"betas={settings.betas[0]:g},{settings.betas[1]:g}"
     seeds = f", mean of {settings.seeds} seeds" if settings.seeds > 1 else ""
     title = f"{name}: T = {settings.steps:,}, lr = {settings.lr:g} ({settings.schedule}), {betas}{seeds}"
@@ -44,4 +45,4 @@ def main(command, settings):
     figure1(reference, drawing_order, os.path.join(run_dir, "figure.png"), title)
     leaderboard_chart(reference, rows, os.path.join(run_dir, "leaderboard.png"), title)
     print(format_leaderboard(reference, rows, settings.seeds))
-    return finish(run_dir, settings.logdir, interrupted, files)
+    return finish(run_dir, settings.logdir, files, failures)

@@ -17,14 +17,14 @@ def main(command, settings):
     reference = problem_for(command, settings.seed, settings.seeds, overrides)
     run_dir = make_run_dir(settings.logdir, command)
     print(f"run directory: {run_dir} ({engines_line(plans)})")
-    trajectories, interrupted = train_all(command, plans, settings, run_dir, overrides)
+    trajectories, failures = train_all(command, plans, settings, run_dir, overrides)
     write_seed_bands(run_dir, reference, trajectories)
     files = ["summary.json", "figure.png"]
-    write_summary(run_dir, command, settings, interrupted, files, engine={p.spec.name: p.engine for p in plans},
+    write_summary(run_dir, command, settings, files, engine={p.spec.name: p.engine for p in plans},
                   problem=problem_record(reference),
-                  runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories])
+                  runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories], failed=failures)
     engines = engines_line(plans).split(": ", 1)[1]
     title = f"{command}: lr={settings.lr:g} ({settings.schedule}), betas={settings.betas}, engine={engines}"
     figure1(reference, trajectories, os.path.join(run_dir, "figure.png"), title)
     print(format_table(reference, trajectories))
-    return finish(run_dir, settings.logdir, interrupted, files)
+    return finish(run_dir, settings.logdir, files, failures)

@@ -24,8 +24,7 @@ from ..errors import UsageError
 from ..optim import registry
 from ..realdata import datasets
 from ..reports.realdata_report import FIGURE, draw, format_table, write_realdata_summary
-from ..runs.interrupt import RunInterrupted
-from .orchestration import check_buildable, finish, make_run_dir
+from .orchestration import check_buildable, finish, make_run_dir, run_each
 from .settings import CifarnetSettings, RealDataSettings
 
 
@@ -96,22 +95,19 @@ def main(command, settings):
         check_buildable(spec, settings.hyper(settings.lr[0], settings.beta2[0]))
     run_dir = make_run_dir(settings.logdir, command)
     print(f"run directory: {run_dir} ({command} on {split.name}, {len(split.train[1])} training examples, {device})")
-    results, interrupted = [], False
-    try:
-        for spec in specs:
-            for lr, beta2 in grid(spec, settings):
-                print(f"{spec.name} lr={lr:g}" + ("" if beta2 is None else f" beta2={beta2:g}"), file=sys.stderr)
-                results.append(train(experiment, settings, split, spec, lr, beta2, run_dir, device, sys.stderr))
-    except RunInterrupted as stop:
-        results.append(stop.partial)
-        interrupted = True
-    except KeyboardInterrupt:  # between two runs: nothing partial to keep
-        interrupted = True
+    def run_one(item):
+        spec, lr, beta2 = item
+        print(f"{spec.name} lr={lr:g}" + ("" if beta2 is None else f" beta2={beta2:g}"), file=sys.stderr)
+        return train(experiment, settings, split, spec, lr, beta2, run_dir, device, sys.stderr)
+
+    items = [(spec, lr, beta2) for spec in specs for lr, beta2 in grid(spec, settings)]
+    results, failures = run_each(items, run_one, lambda item: {"optimizer": item[0].name, "lr": item[1],
+                                                               "beta2": item[2]})
     files = ["summary.json", FIGURE]
-    write_realdata_summary(run_dir, command, experiment, settings, split, device, results, interrupted, files)
+    write_realdata_summary(run_dir, command, experiment, settings, split, device, results, failures, files)
     draw(run_dir, command, experiment, settings, split, results)
     print(format_table(results, experiment.test_loss))
-    return finish(run_dir, settings.logdir, interrupted, files)
+    return finish(run_dir, settings.logdir, files, failures)
 
 
 def time_logreg_epoch(dataset="digits", seed=0, data_dir="data"):

@@ -23,8 +23,10 @@ import numpy as np
 from .. import experiment
 from ..errors import UsageError
 from ..optim import registry
+from ..engines.progress import Bar
 from ..reports.heatmaps import TEXT_CELLS, heatmap
 from ..reports.summary import problem_record, write_summary
+from ..runs.interrupt import STOP, RunInterrupted
 from .orchestration import finish, make_run_dir, problem_for
 
 
@@ -66,8 +68,13 @@ def run_grid(settings, spec, lr):
                         every=settings.steps)
     batch.step(0)  # loads (or compiles) the kernel, so the timing below is of the runs alone
     start = time.perf_counter()
+    bar = Bar(f"lr={lr:g}: {len(rows):,} runs", settings.steps * len(rows), unit="run-steps")
     for _, n in fused.chunks(settings.steps):
+        if STOP.requested:
+            raise RunInterrupted(None)
         batch.step(n)
+        bar.update(batch.t * len(rows))
+    bar.close()
     seconds = time.perf_counter() - start
     shape = (len(b1s), len(b2s), k)
     return batch.x.astype(np.float64).reshape(shape), batch.average_regret().reshape(shape), seconds
@@ -114,7 +121,7 @@ def main(command, settings):
     run_dir = make_run_dir(settings.logdir, f"sweep-{settings.problem}-{spec.name.replace(':', '.')}")
     n_runs = len(settings.beta1.values) * len(settings.beta2.values) * settings.seeds
     print(f"run directory: {run_dir}")
-    results, timings, interrupted = [], [], False
+    results, timings = [], []
     try:
         for lr in settings.lr.values:
             x, regret, seconds = run_grid(settings, spec, lr)
@@ -125,20 +132,20 @@ def main(command, settings):
                   f"({rate:,.0f} run-steps/s)")
             if len(settings.beta2.values) <= TEXT_CELLS:
                 print(format_grid(settings, lr, x))
-    except KeyboardInterrupt:
-        interrupted = True
+    except RunInterrupted:  # the grid of this lr is dropped; finished lr values are kept
+        pass
     files = []
     if results:
         write_csvs(run_dir, settings, results)
         files = ["sweep.csv"] + (["sweep_summary.csv"] if settings.seeds > 1 else [])
         files += draw(run_dir, settings, spec, reference, results)
     files.append("summary.json")
-    write_summary(run_dir, command, settings, interrupted, files, problem=problem_record(reference),
+    write_summary(run_dir, command, settings, files, problem=problem_record(reference),
                   runs_per_lr=n_runs, timings=timings)
-    if results and not interrupted:
+    if results and not STOP.requested:
         total = sum(t["seconds"] for t in timings)
         print(f"grid time {total:.2f} s, {n_runs * len(results) * settings.steps / total:,.0f} run-steps/s")
-    return finish(run_dir, settings.logdir, interrupted, files)
+    return finish(run_dir, settings.logdir, files)
 
 
 def draw(run_dir, settings, spec, reference, results):

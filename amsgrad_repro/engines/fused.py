@@ -7,7 +7,6 @@ runs exactly what torch.optim would run; options a kernel does not implement (we
 Memory is bounded in the number of steps: coefficients and log columns exist for one chunk at a time.
 """
 
-import sys
 import time
 
 import numpy as np
@@ -15,11 +14,11 @@ import torch
 from tensorboardX import SummaryWriter
 
 from ..experiment import average_regret
-from ..runs.interrupt import CtrlC, RunInterrupted
+from ..runs.interrupt import STOP, RunInterrupted
 from ..runs.layout import TAGS, tb_dir
 from ..runs.trajectory import Trajectory
 from . import kernels
-from .progress import report
+from .progress import Bar
 
 CHUNK = 1 << 17  # steps per kernel call
 
@@ -98,19 +97,45 @@ class Batch:
         self.optimum, self.sqrt, self.every = float(optimum), schedule == "sqrt", int(every)
         self.t = 0
 
-    def step(self, n):
-        """Advances every run by n steps; returns the logged (steps, x (R, L), R_t/t (R, L)) of this chunk."""
-        t0 = self.t + 1
-        coefficients = np.stack([p.coefficients(t0, n) for p in self.problems])
-        logged = np.arange((t0 + self.every - 1) // self.every, (t0 + n - 1) // self.every + 1) * self.every
+    def step(self, n, coefficients=None, every=None):
+        """Advances every run by n steps; returns the logged (steps, x (R, L), R_t/t (R, L)) of this chunk.
+
+        ``coefficients`` (K, n) replays a chunk whose coefficients were drawn before; ``every`` overrides the
+        logging interval for this chunk.
+        """
+        t0, every = self.t + 1, every or self.every
+        if coefficients is None:
+            coefficients = self.coefficients(n)
+        logged = np.arange((t0 + every - 1) // every, (t0 + n - 1) // every + 1) * every
         log_x = np.empty((len(self.rows), len(logged)), np.float32)
         log_r = np.empty((len(self.rows), len(logged)), np.float64)
         kernels.advance(
             self.kind, coefficients, self.rows, self.hp, self.s32, self.s64, self.x, self.sums, t0, self.sqrt,
-            self.domain, self.optimum, self.every, log_x, log_r,
+            self.domain, self.optimum, every, log_x, log_r,
         )
         self.t += n
         return logged, log_x, log_r
+
+    def coefficients(self, n):
+        """The next n coefficients of every problem, (K, n) float32."""
+        return np.stack([p.coefficients(self.t + 1, n) for p in self.problems])
+
+    def state(self):
+        """A copy of everything a chunk changes, for ``restore``."""
+        return self.s32.copy(), self.s64.copy(), self.x.copy(), self.sums.copy(), self.t
+
+    def restore(self, state):
+        self.s32[...], self.s64[...], self.x[...], self.sums[...], self.t = state
+
+    def first_nan(self, state, coefficients):
+        """The first t of the chunk that started at ``state`` at which run 0's x_t is NaN, found by replaying the
+        chunk with every step logged (the chunk's end state is kept)."""
+        end = self.state()
+        self.restore(state)
+        logged, log_x, _ = self.step(coefficients.shape[1], coefficients, every=1)
+        self.restore(end)
+        nan = np.flatnonzero(np.isnan(log_x[0]))
+        return int(logged[nan[0]]) if len(nan) else self.t + 1  # else x_{T+1}, after the chunk
 
     def average_regret(self):
         """R_T/T of every run after the steps taken so far."""
@@ -122,31 +147,38 @@ def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True
     place of the hyperparameters: the same ``Trajectory``, TensorBoard layout and tags.
 
     Raises:
-        RunInterrupted: on Ctrl-C, at the end of the current chunk, after the writer was closed.
+        RunInterrupted: on Ctrl-C or SIGTERM, at the end of the current chunk, after the writer was closed.
     """
     kind, hp = kernel
     batch = Batch(kind, hp[None, :], [problem], [0], problem.domain, problem.optimum, settings.schedule,
                   settings.every)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
     writer = SummaryWriter(trajectory.tb_dir)
-    live = sys.stderr.isatty()
-    next_report = settings.steps // 10  # progress about every 10 % on runs of 20 chunks (2.6M steps) or more
+    bar = Bar(f"{run_label} [fused]", settings.steps) if progress else None
     start = time.perf_counter()
-    with CtrlC() as ctrl_c:
+    with STOP.catching():
         for _, n in chunks(settings.steps):
-            if ctrl_c.requested:
+            if STOP.requested:
                 break
-            logged, log_x, log_r = batch.step(n)
+            before, coefficients = batch.state(), batch.coefficients(n)
+            logged, log_x, log_r = batch.step(n, coefficients)
+            if np.isnan(batch.x[0]):  # NaN stays NaN through the projection, as with clamp_
+                trajectory.diverged_at = batch.first_nan(before, coefficients)
+                keep = logged < trajectory.diverged_at  # no NaN reaches TensorBoard
+                logged, log_x, log_r = logged[keep], log_x[:, keep], log_r[:, keep]
             for t, x, r in zip(logged.tolist(), log_x[0].tolist(), log_r[0].tolist()):
                 writer.add_scalar(TAGS["x"], x, t)
                 writer.add_scalar(TAGS["average_regret"], r, t)
                 trajectory.record(t, x, r)
-            if progress and settings.steps >= 20 * CHUNK and batch.t >= next_report:
-                report(sys.stderr, f"{spec.name} [fused]", batch.t, settings.steps, live)
-                next_report += settings.steps // 10
-    trajectory.finish(start, batch.t, batch.x[0], batch.average_regret()[0], ctrl_c.requested)
+            if bar is not None:
+                bar.update(batch.t)
+            if trajectory.diverged_at is not None:
+                break
+    if bar is not None:
+        bar.close()
+    trajectory.finish(start, batch.t, batch.x[0], batch.average_regret()[0], STOP.requested)
     writer.close()
-    if ctrl_c.requested:
+    if STOP.requested:
         raise RunInterrupted(trajectory)
     return trajectory
 

@@ -7,6 +7,7 @@ Determinism: a run's initial weights, data order and dropout masks depend only o
 optimizer and grid point sees the same initial weights and the same minibatches.
 """
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -15,8 +16,9 @@ import torchbearer
 from torchbearer.callbacks import Callback
 
 from ..engines.tensorboard import IndexedTensorBoard
-from ..engines.trial import StopOnCtrlC
-from ..runs.interrupt import CtrlC, RunInterrupted
+from ..engines.progress import Progress
+from ..engines.trial import StopOnSignal
+from ..runs.interrupt import STOP, RunInterrupted
 
 TAGS = {
     "train_loss": "batch/running_loss",  # torchbearer's running mean of the last 50 minibatch losses
@@ -147,7 +149,7 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
         stream: Where each epoch's metrics are printed; None for silence.
 
     Raises:
-        runs.RunInterrupted: on Ctrl-C, after the TensorBoard writer was closed; carries the finished epochs.
+        runs.interrupt.RunInterrupted: on Ctrl-C or SIGTERM, after the TensorBoard writer was closed; carries the finished epochs.
     """
     import torch
     from torch import nn
@@ -164,8 +166,8 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
     board = IndexedTensorBoard(run_dir, comment, settings.log_every, iteration, batch_scalars, epoch_scalars,
                                per_epoch=False)
     recorder = Recorder(result, stream, settings.epochs)
-    ctrl_c = CtrlC()
-    callbacks = [recorder, board, StopOnCtrlC(ctrl_c)]
+    total = settings.epochs * math.ceil(len(split.train[1]) / settings.batch_size)
+    callbacks = [recorder, board, StopOnSignal(), Progress(comment, total, index=iteration, unit="it")]
     if experiment.schedule == "sqrt":
         callbacks.append(LambdaLR(sqrt_decay, step_on_batch=True))  # α_t = α/√t, t counted across epochs
     trial = Trial(model, optimizer, nn.CrossEntropyLoss(), metrics=["loss", "acc"], callbacks=callbacks, verbose=0)
@@ -174,10 +176,10 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
     # Dropout draws from torch's global generator: seed it for this run only, then restore it.
     devices = [torch.device(device).index or 0] if torch.device(device).type == "cuda" else []
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=devices), ctrl_c:
+    with torch.random.fork_rng(devices=devices), STOP.catching():
         torch.manual_seed(settings.seed)
         trial.run(settings.epochs, verbose=0)
-    result.seconds, result.interrupted = time.perf_counter() - start, ctrl_c.requested
-    if ctrl_c.requested:
+    result.seconds, result.interrupted = time.perf_counter() - start, STOP.requested
+    if STOP.requested:
         raise RunInterrupted(result)
     return result

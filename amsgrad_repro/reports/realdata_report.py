@@ -24,7 +24,7 @@ def best_runs(results):
     return {name: r for name, (_, r) in best.items()}
 
 
-def write_realdata_summary(run_dir, command, experiment, settings, split, device, results, interrupted, files):
+def write_realdata_summary(run_dir, command, experiment, settings, split, device, results, failures, files):
     """Writes ``summary.json`` (``summary.write_summary``): data set, per run the final values and TensorBoard
     folder, the best runs."""
 
@@ -46,7 +46,8 @@ def write_realdata_summary(run_dir, command, experiment, settings, split, device
         }
 
     return write_summary(
-        run_dir, command, settings, interrupted, files,
+        run_dir, command, settings, files,
+        failed=failures,
         description=experiment.description,
         dataset=split.name,
         train_examples=len(split.train[1]),
