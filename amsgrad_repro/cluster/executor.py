@@ -22,12 +22,16 @@ import sys
 import tempfile
 import traceback
 
+from ..engines.progress import Bar
 from ..errors import UsageError
 from ..runs.interrupt import STOP, RunInterrupted
 
 MAX_RETRIES = 3  # re-runs of a task whose worker process died (a task that raised is not re-run)
 CONNECT_TIMEOUT_S = 5.0  # TCP probe of HOST:PORT; ray.init itself retries an unreachable address for ~10 minutes
 POLL_S = 0.2  # how often the driver looks at the signal flag while it waits for tasks
+# Ray limits torch (OMP_NUM_THREADS) to a task's one CPU, not numba, whose fused kernels would start a thread per
+# core of the node in every task.
+ONE_THREAD = {"env_vars": {"NUMBA_NUM_THREADS": "1"}}
 NO_RAY = "argument --ray: Ray is not installed: pip install 'amsgrad_repro[ray]'"
 
 
@@ -90,8 +94,10 @@ class RayCluster:
         try:
             ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as error:
-            raise UsageError(f"argument --ray: cannot connect to Ray at {address}: {_first_line(error)}") from None
+            raise UsageError(f"argument --ray: cannot connect to Ray at {address}: {_reason(error)}") from None
         _connected["address"] = address
+        resources = ray.cluster_resources()
+        print(f"Ray at {address}: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs", file=sys.stderr)
 
     @property
     def cpus(self):
@@ -103,25 +109,28 @@ class RayCluster:
         return int(self.ray.cluster_resources().get("GPU", 0))
 
     def map(self, fn, items, *, run_dir=None, num_gpus=0, label="runs"):
-        """Yields ``(index, outcome)`` as tasks end (see the module docstring); prints ``label: done/total tasks``.
+        """Yields ``(index, outcome)`` as tasks end (see the module docstring), with a ``label`` bar of tasks done.
 
         Each task asks for one CPU and ``num_gpus`` GPUs. ``fn`` (with whatever it closes over, such as a data set)
         is put into the object store once and read by every task.
         """
         ray = self.ray
-        task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=MAX_RETRIES)(_run_in_scratch)
+        task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=MAX_RETRIES, runtime_env=ONE_THREAD)(
+            _run_in_scratch)
         shared = ray.put(fn)
         pending = {task.remote(shared, item, run_dir is not None): index for index, item in enumerate(items)}
         total = len(pending)
+        bar = Bar(label, total, unit="tasks")
         with STOP.catching():
             try:
                 while pending and not STOP.requested:
                     ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
                     for ref in ready:
                         index = pending.pop(ref)
-                        _progress(label, total - len(pending), total)
+                        bar.update(total - len(pending))
                         yield index, self._outcome(ref, run_dir)
             finally:
+                bar.close()
                 for ref in pending:
                     ray.cancel(ref, force=True)
 
@@ -139,6 +148,13 @@ class RayCluster:
                     f.write(data)
             result.tb_dir = os.path.join(run_dir, result.tb_dir)
         return result
+
+
+def tiles(n, count):
+    """``count`` contiguous (start, stop) slices of near-equal size covering 0 .. n − 1 (fewer when n < count):
+    how a batch of n independent runs is cut into tasks."""
+    bounds = [round(i * n / min(count, n)) for i in range(min(count, n) + 1)] if n else [0]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 _connected = {}  # the address this process connected to; Ray keeps the connection itself
@@ -161,16 +177,6 @@ def _run_in_scratch(fn, item, writes_files):
     return result, files
 
 
-def _progress(label, done, total):
-    """``label: done/total tasks`` on stderr: in place on a terminal, else one line per task."""
-    text = f"{label}: {done:,}/{total:,} tasks"
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\r{text}" + ("\n" if done == total else ""))
-    else:
-        sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
 def _probe(address):
     """Fails fast, as a UsageError, when ``auto`` finds no cluster or HOST:PORT does not accept a connection.
 
@@ -180,8 +186,9 @@ def _probe(address):
 
     try:
         host_port = canonicalize_bootstrap_address_or_die(address)
-    except (ConnectionError, ValueError) as error:
-        raise UsageError(f"argument --ray: no Ray cluster at {address}: {_first_line(error)}") from None
+    except (ConnectionError, ValueError):
+        raise UsageError(f"argument --ray: {address} found no Ray cluster started on this machine "
+                         "(ray start --head); give its HOST:PORT instead") from None
     host, _, port = host_port.rpartition(":")
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
@@ -190,6 +197,10 @@ def _probe(address):
                          f"{error.strerror or error}") from None
 
 
-def _first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def _reason(error):
+    """One line for a failed ``ray.init``: Ray wraps the cause, often a whole traceback, whose last line says it."""
+    text = str(error.__cause__ or error).strip()
+    if "InvalidAuthToken" in text:  # `ray start` turns token authentication on; a driver given HOST:PORT must opt in
+        return ("the cluster wants its authentication token: set RAY_AUTH_MODE=token, with the token in "
+                "~/.ray/auth_token or RAY_AUTH_TOKEN")
+    return text.splitlines()[-1] if text else type(error).__name__
