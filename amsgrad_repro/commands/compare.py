@@ -15,6 +15,7 @@ import os
 
 from ..cluster.executor import connect
 from ..reports.bands import write_seed_bands
+from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
 from ..reports.leaderboard import format_leaderboard, leaderboard, leaderboard_chart, write_leaderboard
 from ..reports.summary import problem_record, trajectory_record, write_summary
@@ -46,5 +47,8 @@ def main(command, settings):
     drawing_order = [tr for row in reversed(rows) for tr in trajectories if tr.optimizer == row["optimizer"]]
     figure1(reference, drawing_order, os.path.join(run_dir, "figure.png"), title)
     leaderboard_chart(reference, rows, os.path.join(run_dir, "leaderboard.png"), title)
-    print(format_leaderboard(reference, rows, settings.seeds))
+    table = format_leaderboard(reference, rows, settings.seeds)
+    describe_trajectories(run_dir, name, reference, settings, trajectories, engines, table,
+                          {tag: os.path.join(run_dir, f"{tag}.png") for tag in ("figure", "leaderboard")})
+    print(table)
     return finish(run_dir, settings.logdir, files, failures)

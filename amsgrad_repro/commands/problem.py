@@ -5,6 +5,7 @@ import os
 
 from ..cluster.executor import connect
 from ..reports.bands import write_seed_bands
+from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
 from ..reports.summary import problem_record, trajectory_record, write_summary
 from ..reports.table import format_table
@@ -28,5 +29,8 @@ def main(command, settings):
     engines = engines_line(plans).split(": ", 1)[1]
     title = f"{command}: lr={settings.lr:g} ({settings.schedule}), betas={settings.betas}, engine={engines}"
     figure1(reference, trajectories, os.path.join(run_dir, "figure.png"), title)
-    print(format_table(reference, trajectories))
+    table = format_table(reference, trajectories)
+    describe_trajectories(run_dir, command, reference, settings, trajectories, {p.spec.name: p.engine for p in plans},
+                          table, {"figure": os.path.join(run_dir, "figure.png")})
+    print(table)
     return finish(run_dir, settings.logdir, files, failures)

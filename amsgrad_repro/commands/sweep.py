@@ -25,6 +25,7 @@ from ..cluster.executor import connect, tiles
 from ..errors import UsageError
 from ..optim import registry
 from ..engines.progress import Bar
+from ..reports.board import describe_cells
 from ..reports.heatmaps import TEXT_CELLS, heatmap
 from ..reports.summary import problem_record, write_summary
 from ..runs.interrupt import STOP, RunInterrupted
@@ -158,16 +159,21 @@ def main(command, settings):
     start = time.perf_counter()
     results, timings, failures = run_grids(executor, settings, spec, n_tiles=executor.cpus)
     wall = time.perf_counter() - start
+    tables = []
     for (lr, x, _), timing in zip(results, timings):
         print(f"lr={lr:g}: {n_runs:,} runs x {settings.steps:,} steps in {timing['seconds']:.2f} s "
               f"({timing['run_steps_per_s']:,.0f} run-steps/s)")
         if len(settings.beta2.values) <= TEXT_CELLS:
-            print(format_grid(settings, lr, x))
+            tables.append(format_grid(settings, lr, x))
+            print(tables[-1])
     files = []
     if results:
         write_csvs(run_dir, settings, results)
         files = ["sweep.csv"] + (["sweep_summary.csv"] if settings.seeds > 1 else [])
         files += draw(run_dir, settings, spec, reference, results)
+        table = "\n\n".join(tables) or f"{n_runs:,} runs per lr: see sweep.csv and the heatmaps"
+        describe_cells(run_dir, settings, spec.name, results, table,
+                       {name[:-4]: os.path.join(run_dir, name) for name in files if name.endswith(".png")})
     files.append("summary.json")
     write_summary(run_dir, command, settings, files, problem=problem_record(reference),
                   runs_per_lr=n_runs, timings=timings, failed=failures)
