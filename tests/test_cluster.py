@@ -59,9 +59,8 @@ def scalars(run_dir):
 
 
 def test_without_ray_no_command_imports_ray(tmp_path):
-    code = ("import sys\nfrom amsgrad_repro import cli\n"
-            f"assert cli.main(['sweep', '--beta1', '0', '--beta2', '0.9', '--steps', '100', '--logdir', {str(tmp_path)!r}]) == 0\n"
-            "print('ray' in sys.modules)")
+    argv = ["sweep", "--beta1", "0", "--beta2", "0.9", "--steps", "100", "--logdir", str(tmp_path)]
+    code = f"import sys\nfrom amsgrad_repro import cli\nassert cli.main({argv!r}) == 0\nprint('ray' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.splitlines()[-1] == "False", done.stderr
 

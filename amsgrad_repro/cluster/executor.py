@@ -6,8 +6,9 @@ Either way ``map(fn, items)`` yields ``(index, outcome)`` as runs end, so a comm
 
 Workers only compute. A run that writes files (its TensorBoard folder) is called as ``fn(item, run_dir)``: on Ray it
 writes into a scratch directory on its worker, and the files come back with its result and are written under the
-driver's ``run_dir`` at the same relative paths. A worker never writes into the run directory, which may not even
-exist on its node. Results are numpy arrays and small dataclasses.
+driver's ``run_dir`` at the same relative paths; the result's ``tb_dir`` (a ``Trajectory``'s, a real-data
+``RunResult``'s) is moved there too. A worker never writes into the run directory, which may not even exist on its
+node. Results are numpy arrays and small dataclasses.
 
 Outcomes: a run's result; a ``RunInterrupted``'s partial result, after which ``map`` stops; or, for a run that
 raised, the exception itself (its traceback is printed, and the other runs go on). A signal (``runs.interrupt.STOP``:

@@ -69,7 +69,8 @@ def run_tile(settings, spec, lr, start, stop):
     kernel = {cell: fused.hyperparameters(spec, registry.Hyper(lr, *cell)) for cell in dict.fromkeys(cells)}
     kind = next(iter(kernel.values()))[0]
     reference = problems[0]
-    batch = fused.Batch(kind, np.array([kernel[cell][1] for cell in cells]), problems, rows, reference.domain, reference.optimum, settings.schedule,
+    hp = np.array([kernel[cell][1] for cell in cells])
+    batch = fused.Batch(kind, hp, problems, rows, reference.domain, reference.optimum, settings.schedule,
                         every=settings.steps)
     batch.step(0)  # loads (or compiles) the kernel, so the timing below is of the runs alone
     start_time = time.perf_counter()
@@ -178,9 +179,11 @@ def main(command, settings):
     write_summary(run_dir, command, settings, files, problem=problem_record(reference),
                   runs_per_lr=n_runs, timings=timings, failed=failures)
     if results and not STOP.requested:
-        total = sum(t["seconds"] for t in timings)
-        on_ray = f" summed over Ray tasks, {wall:.2f} s wall" if executor.address else ""
-        print(f"grid time {total:.2f} s{on_ray}, {n_runs * len(results) * settings.steps / total:,.0f} run-steps/s")
+        total, run_steps = sum(t["seconds"] for t in timings), n_runs * len(results) * settings.steps
+        if executor.address is None:
+            print(f"grid time {total:.2f} s, {run_steps / total:,.0f} run-steps/s")
+        else:  # tasks overlap: the rate is over the wall time, worker start-up included
+            print(f"grid time {wall:.2f} s wall on Ray ({total:.2f} s in tasks), {run_steps / wall:,.0f} run-steps/s")
     return finish(run_dir, settings.logdir, files, failures)
 
 
