@@ -112,7 +112,7 @@ def add_settings(parser, cls):
             type=_type(f.metadata["parse"]),
             default=default,
             metavar=f.name.upper(),
-            help=f"{f.metadata['help']} (default: {'preset' if default is None else shown or 'none'})",
+            help=f"{f.metadata['help']} (default: {f.metadata['none'] if default is None else shown or 'none'})",
         )
 
 

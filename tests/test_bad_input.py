@@ -64,6 +64,11 @@ BAD = [
     (["sweep", "--optimizer", "nope"], "--optimizer"),
     (["sweep", "--optimizer", "sgd", "--beta1", "0,0.9"], "--beta1"),  # SGD ignores beta1: the grid repeats a run
     (["sweep", "--seeds", "3"], "--seeds"),  # the online problem is deterministic
+    # --ray, on every command that has it (commands.settings.Common)
+    (["sweep", "--ray", "cluster"], "argument --ray: expected local, auto or HOST:PORT"),
+    (["sweep", "--ray", "127.0.0.1:1"], "argument --ray: cannot reach a Ray cluster at 127.0.0.1:1"),
+    (["compare", "--ray", "127.0.0.1:1"], "argument --ray: cannot reach"),
+    (["logreg", "--dataset", "digits", "--ray", "127.0.0.1:1"], "argument --ray: cannot reach"),
     # real-data commands
     (["logreg", "--dataset", "digits", "--optimizers", "torch.optim:Optimizer"], "--optimizers"),
     (["logreg", "--dataset", "digits", "--lr", "1e308"], "--lr"),
@@ -83,6 +88,7 @@ PROCESS = [
     (["online", "--steps", "0"], "--steps"),
     (["online", "--engine", "fused", "--opt-args", "weight_decay=0.1"], "--engine"),
     (["online", "--seeds", "3"], "--seeds"),
+    (["sweep", "--ray", "127.0.0.1:1"], "argument --ray: cannot reach a Ray cluster at 127.0.0.1:1"),
     (["logreg", "--dataset", "mnist", "--data-dir", "/nonexistent"], "argument --data-dir"),
 ]
 

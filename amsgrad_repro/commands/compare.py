@@ -13,6 +13,7 @@ the leaderboard records which. Outputs go to a fresh ``<logdir>/compare-<problem
 
 import os
 
+from ..cluster.executor import connect
 from ..reports.bands import write_seed_bands
 from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
@@ -28,9 +29,10 @@ def main(command, settings):
     reference = problem_for(name, settings.seed, settings.seeds, overrides)
     plans = plan(settings.optimizers, settings.hyper(), settings.engine)
     engines = {p.spec.name: p.engine for p in plans}
+    executor = connect(settings.ray)
     run_dir = make_run_dir(settings.logdir, f"compare-{name}")
     print(f"run directory: {run_dir}")
-    trajectories, failures = train_all(name, plans, settings, run_dir, overrides)
+    trajectories, failures = train_all(executor, name, plans, settings, run_dir, overrides)
     write_seed_bands(run_dir, reference, trajectories)
     rows = leaderboard(reference, trajectories, engines, settings.seeds)
     write_leaderboard(os.path.join(run_dir, "leaderboard.csv"), rows, settings.seeds)

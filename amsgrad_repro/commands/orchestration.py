@@ -5,13 +5,12 @@ Errors found here are ``errors.UsageError`` with a message that names the flag.
 """
 
 import sys
-import traceback
 from dataclasses import dataclass
 
 from .. import experiment
 from ..errors import UsageError
 from ..optim import registry
-from ..runs.interrupt import STOP, RunInterrupted
+from ..runs.interrupt import STOP
 from ..runs.layout import label, new_run_dir
 from .parsers import FLOAT32_MAX
 
@@ -103,40 +102,38 @@ def make_run_dir(parent, name):
                          f"{error.strerror or error}") from None
 
 
-def run_each(items, run_one, describe):
-    """``run_one(item)`` for each item, in order, until a signal (Ctrl-C, SIGTERM) stops the command.
+def run_each(executor, items, run_one, describe, run_dir=None, label="runs", num_gpus=0):
+    """``run_one(item)`` (or ``run_one(item, run_dir)``) for each item on ``executor`` (``cluster.executor``), until
+    a signal (Ctrl-C, SIGTERM) stops the command.
 
     An exception inside one run is the user's code or settings at fault: its traceback is printed, the run is
     recorded as failed with ``describe(item)`` (a dict) and its error, and the other runs still go on.
 
     Returns:
-        (results, failures): a signal keeps the interrupted run's partial result as the last result.
+        (results, failures), in the order of ``items`` whatever order the runs ended in; in this process a signal
+        keeps the interrupted run's partial result as the last result.
     """
     results, failures = [], []
-    for item in items:
-        if STOP.requested:
-            break
-        try:
-            results.append(run_one(item))
-        except RunInterrupted as stop:
-            results.append(stop.partial)
-            break
-        except Exception as error:  # noqa: BLE001 - any error of one run is reported, and the others go on
-            traceback.print_exc()
-            failures.append({**describe(item), "error": f"{type(error).__name__}: {error}"})
+    for index, outcome in sorted(executor.map(run_one, items, run_dir=run_dir, label=label, num_gpus=num_gpus),
+                                 key=lambda pair: pair[0]):
+        if isinstance(outcome, Exception):
+            failures.append({**describe(items[index]), "error": f"{type(outcome).__name__}: {outcome}"})
+        else:
+            results.append(outcome)
     return results, failures
 
 
-def train_all(problem_name, plans, settings, run_dir, overrides=None):
+def train_all(executor, problem_name, plans, settings, run_dir, overrides=None):
     """Runs every planned optimizer for every seed ``settings.seed`` .. ``settings.seed + settings.seeds − 1`` on a
-    fresh ``problem_name`` problem, each on its engine (``run_each``: failures are recorded, signals stop).
+    fresh ``problem_name`` problem, each on its engine, one run per (optimizer, seed) on ``executor``
+    (``run_each``: failures are recorded, signals stop).
 
     Returns:
         (trajectories, failures).
     """
     from ..engines import fused, trial
 
-    def run_one(item):
+    def run_one(item, run_dir):
         p, seed = item
         problem = experiment.make_problem(problem_name, seed, **(overrides or {}))
         run_label = label(p.spec.name, seed, settings.seeds)
@@ -145,7 +142,8 @@ def train_all(problem_name, plans, settings, run_dir, overrides=None):
         return trial.run(problem, p.spec, settings.hyper(), settings, run_dir, run_label, seed)
 
     items = [(p, seed) for p in plans for seed in range(settings.seed, settings.seed + settings.seeds)]
-    return run_each(items, run_one, lambda item: {"optimizer": item[0].spec.name, "seed": item[1]})
+    return run_each(executor, items, run_one, lambda item: {"optimizer": item[0].spec.name, "seed": item[1]},
+                    run_dir=run_dir)
 
 
 def engines_line(plans):

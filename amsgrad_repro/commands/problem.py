@@ -3,6 +3,7 @@ problem, with TensorBoard runs, ``summary.json``, ``figure.png`` and a table on 
 
 import os
 
+from ..cluster.executor import connect
 from ..reports.bands import write_seed_bands
 from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
@@ -16,9 +17,10 @@ def main(command, settings):
     plans = plan(settings.optimizers, settings.hyper(), settings.engine)
     overrides = settings.problem_overrides()
     reference = problem_for(command, settings.seed, settings.seeds, overrides)
+    executor = connect(settings.ray)
     run_dir = make_run_dir(settings.logdir, command)
     print(f"run directory: {run_dir} ({engines_line(plans)})")
-    trajectories, failures = train_all(command, plans, settings, run_dir, overrides)
+    trajectories, failures = train_all(executor, command, plans, settings, run_dir, overrides)
     write_seed_bands(run_dir, reference, trajectories)
     files = ["summary.json", "figure.png"]
     write_summary(run_dir, command, settings, files, engine={p.spec.name: p.engine for p in plans},

@@ -23,6 +23,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
+from ..cluster.executor import connect
 from ..errors import UsageError
 from ..optim import registry
 from ..realdata import datasets
@@ -59,14 +60,19 @@ def grid(spec, settings):
     return list(itertools.product(settings.lr, betas2))
 
 
-def resolve_device(name):
-    """``auto`` -> cuda when available, else cpu. Raises UsageError when cuda is asked for and absent."""
-    import torch
+def resolve_device(name, executor):
+    """``auto`` -> cuda when available, else cpu; on a Ray cluster, cuda when the cluster has a GPU (each trial
+    then asks Ray for one). Raises UsageError when cuda is asked for and absent."""
+    if executor.address is None:
+        import torch
 
+        available, absent = torch.cuda.is_available(), "torch.cuda.is_available() is False"
+    else:
+        available, absent = executor.gpus > 0, f"the Ray cluster at {executor.address} has no GPU"
     if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("argument --device: cuda was requested but torch.cuda.is_available() is False")
+        return "cuda" if available else "cpu"
+    if name == "cuda" and not available:
+        raise UsageError(f"argument --device: cuda was requested but {absent}")
     return name
 
 
@@ -101,21 +107,24 @@ def main(command, settings):
 
     check(command, settings)
     experiment = EXPERIMENTS[command]
-    device = resolve_device(settings.device)
+    executor = connect(settings.ray)
+    device = resolve_device(settings.device, executor)
     split = load(settings)
     specs = [registry.get(name) for name in settings.optimizers]
     for spec in specs:
         check_buildable(spec, settings.hyper(settings.lr[0], settings.beta2[0]))
     run_dir = make_run_dir(settings.logdir, command)
     print(f"run directory: {run_dir} ({command} on {split.name}, {len(split.train[1])} training examples, {device})")
-    def run_one(item):
+
+    def run_one(item, run_dir):
         spec, lr, beta2 = item
         print(f"{spec.name} lr={lr:g}" + ("" if beta2 is None else f" beta2={beta2:g}"), file=sys.stderr)
         return train(experiment, settings, split, spec, lr, beta2, run_dir, device, sys.stderr)
 
     items = [(spec, lr, beta2) for spec in specs for lr, beta2 in grid(spec, settings)]
-    results, failures = run_each(items, run_one, lambda item: {"optimizer": item[0].name, "lr": item[1],
-                                                               "beta2": item[2]})
+    results, failures = run_each(executor, items, run_one,
+                                 lambda item: {"optimizer": item[0].name, "lr": item[1], "beta2": item[2]},
+                                 run_dir=run_dir, label="trials", num_gpus=1 if device == "cuda" else 0)
     files = ["summary.json", FIGURE]
     write_realdata_summary(run_dir, command, experiment, settings, split, device, results, failures, files)
     figure = draw(run_dir, command, experiment, settings, split, results)

@@ -14,14 +14,14 @@ from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
     beta, beta_list, beta_pair, choice, kernel_optimizer, non_negative_int, opt_args, optimizer_list, optimizer_name,
-    positive_float,
-    positive_float_list, positive_int, probability, yes_no,
+    positive_float, positive_float_list, positive_int, probability, ray_address, yes_no,
 )
 
 
-def setting(default, parse, help, flags=None):
-    """A dataclass field with its CLI parser, help text and option strings (default ``--name``) in the metadata."""
-    return field(default=default, metadata={"parse": parse, "help": help, "flags": flags})
+def setting(default, parse, help, flags=None, none="preset"):
+    """A dataclass field with its CLI parser, help text, option strings (default ``--name``) and what a default of
+    None means in the help (``none``) in the metadata."""
+    return field(default=default, metadata={"parse": parse, "help": help, "flags": flags, "none": none})
 
 
 def steps(default):
@@ -51,6 +51,9 @@ class Common:
     seed: int = setting(0, non_negative_int, "seed of every random generator the command uses (the first, with --seeds)")
     logdir: str = setting("logs", str, "directory in which each invocation makes a fresh run directory",
                           flags=("--logdir", "--out"))
+    ray: str = setting(None, ray_address, "run the work as Ray tasks: local (an embedded instance), auto (the "
+                       "cluster `ray start` made here) or HOST:PORT; the outputs are the same (README: On a cluster)",
+                       none="none, all in this process")
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ class Bar:
             if elapsed >= DELAY:
                 rate = done / elapsed
                 eta = (self.total - done) / rate if rate > 0 else float("inf")
+                shown = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2g}"  # tasks of a cluster run: < 1/s
                 self.stream.write(f"{self.label}: {done:,}/{self.total:,} {self.unit} ({100 * done // self.total}%), "
-                                  f"{rate:,.0f} {self.unit}/s, ETA {eta:.0f} s\n")
+                                  f"{shown} {self.unit}/s, ETA {eta:.0f} s\n")
                 self.stream.flush()
             self.next_line = (done // max(self.total // 10, 1) + 1) * max(self.total // 10, 1)
 
