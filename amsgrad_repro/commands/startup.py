@@ -67,6 +67,7 @@ def profile(command, **overrides):
         setattr(owner, name, wrapper)
 
     timed(fused, "hyperparameters", "hyperparameters (optim.groups)")
+    timed(fused.Batch, "coefficients", STEPPING)
     timed(fused.Batch, "step", STEPPING)
     timed(kernels, "advance", CACHE_LOAD, once=True)
     timed(events.EventFile, "write", "TensorBoard scalars")  # the cards below write with write_summaries
