@@ -30,6 +30,7 @@ def test_start_up_profile_times_every_phase_and_restores_what_it_wrapped():
     hyperparameters = fused.hyperparameters
     seconds = startup.profile("stochastic", steps=3000, log_every=100)
     assert set(seconds) == {*startup.IMPORTS, "hyperparameters (optim.groups)", startup.STEPPING, startup.CACHE_LOAD,
-                            "TensorBoard events", "summary.json and table", "figure (draw and save)", "rest"}
+                            "TensorBoard scalars", "TensorBoard cards (hparams, table, figure image)", "summary.json and table",
+                            "figure (draw and save)", "rest"}
     assert all(wall >= 0 and cpu >= 0 for wall, cpu in seconds.values()) and seconds["figure (draw and save)"][0] > 0
     assert fused.hyperparameters is hyperparameters

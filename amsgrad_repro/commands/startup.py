@@ -3,8 +3,9 @@
 (CPU: ``time.process_time``, every thread of the process).
 
 The imports are timed first, in the order the command needs them; then the phases of the run are timed by wrapping
-the functions that do them. ``rest`` is what the command spends outside the named phases (run directory, trajectory
-records, stdout). The bench harness (``commands.bench``) runs this module in a subprocess per repeat.
+the functions that do them. ``rest`` is what the command spends outside the named phases (run directory, opening and
+closing the event files, trajectory records, stdout). The bench harness (``commands.bench``) runs this module in a
+subprocess per repeat.
 """
 
 import contextlib
@@ -66,10 +67,11 @@ def profile(command, **overrides):
         setattr(owner, name, wrapper)
 
     timed(fused, "hyperparameters", "hyperparameters (optim.groups)")
+    timed(fused.Batch, "coefficients", STEPPING)
     timed(fused.Batch, "step", STEPPING)
     timed(kernels, "advance", CACHE_LOAD, once=True)
-    for name in ("__init__", "write", "close"):
-        timed(events.EventFile, name, "TensorBoard events")
+    timed(events.EventFile, "write", "TensorBoard scalars")  # the cards below write with write_summaries
+    timed(problem, "describe_trajectories", "TensorBoard cards (hparams, table, figure image)")
     timed(problem, "figure1", "figure (draw and save)")
     for name in ("write_summary", "write_seed_bands", "format_table"):
         timed(problem, name, "summary.json and table")
