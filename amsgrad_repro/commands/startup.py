@@ -23,7 +23,7 @@ IMPORTS = {
     "import matplotlib": "amsgrad_repro.reports.figure1",
 }
 CACHE_LOAD = "numba cache load (first kernel call)"
-STEPPING = "stepping (coefficients and kernel)"
+STEPPING = "stepping (draws and kernel)"
 
 
 def profile(command, **overrides):
@@ -67,7 +67,7 @@ def profile(command, **overrides):
         setattr(owner, name, wrapper)
 
     timed(fused, "hyperparameters", "hyperparameters (optim.groups)")
-    timed(fused.Batch, "coefficients", STEPPING)
+    timed(fused.Batch, "draws", STEPPING)
     timed(fused.Batch, "step", STEPPING)
     timed(kernels, "advance", CACHE_LOAD, once=True)
     timed(events.EventFile, "write", "TensorBoard scalars")  # the cards below write with write_summaries
