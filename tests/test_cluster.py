@@ -206,3 +206,15 @@ def test_a_sweep_on_a_ray_start_cluster_is_the_local_sweep(capsys, tmp_path, ray
     assert status == 0, err
     assert rows(os.path.join(only_run_dir(tmp_path / "local"), "sweep.csv")) == \
         rows(os.path.join(only_run_dir(tmp_path / "cluster"), "sweep.csv"))
+
+
+def test_break_on_ray_is_candidate_for_candidate_the_local_search(capsys, tmp_path, ray_local):
+    argv = ["break", "--optimizer", "adam", "--steps", "2000", "--lr", "0.01", "--betas", "0.9,0.99"]
+    status, out_local, err = run_main(capsys, *argv, "--logdir", str(tmp_path / "local"))
+    assert status == 0, err
+    status, out_ray, err = run_main(capsys, *argv, "--logdir", str(tmp_path / "ray"), "--ray", "local")
+    assert status == 0, err
+    local, on_ray = only_run_dir(tmp_path / "local"), only_run_dir(tmp_path / "ray")
+    assert rows(os.path.join(local, "break.csv")) == rows(os.path.join(on_ray, "break.csv"))  # every bit of every round
+    assert summary(local)["worst"] == summary(on_ray)["worst"]
+    assert out_local.splitlines()[1:7] == out_ray.splitlines()[1:7]  # the verdict and the five worst

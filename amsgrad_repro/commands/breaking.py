@@ -20,6 +20,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from ..cluster.executor import connect, tiles
 from ..engines.progress import Bar
 from ..errors import UsageError
 from ..reports.failure_map import failure_map
@@ -45,7 +46,7 @@ def main(command, settings):
         check_batchable(spec, settings, coarse)
     run_dir = make_run_dir(settings.logdir, f"break-{spec.name.replace(':', '.')}-{settings.family}")
     print(f"run directory: {run_dir} (engine: {engine})")
-    rounds = run_rounds(search, coarse, evaluate, spec, settings)
+    rounds = run_rounds(search, coarse, evaluate, spec, settings, connect(settings.ray))
     if not rounds:  # Ctrl-C or SIGTERM during the coarse grid
         write_summary(run_dir, command, settings, ["summary.json"], engine=engine, candidates=0)
         return finish(run_dir, settings.logdir, ["summary.json"])
@@ -111,7 +112,7 @@ def check_batchable(spec, settings, candidates):
                          f"{settings.steps:,} steps would take days") from None
 
 
-def run_rounds(search, candidates, evaluate, spec, settings):
+def run_rounds(search, candidates, evaluate, spec, settings, executor):
     """Evaluates ``candidates`` (the coarse grid) and every later round until the search ends or a signal (Ctrl-C,
     SIGTERM) stops it; returns one record per finished round."""
     rounds = []
@@ -119,9 +120,7 @@ def run_rounds(search, candidates, evaluate, spec, settings):
         while candidates is not None:
             label = f"round {len(rounds) + 1}/{search.plan.rounds + 1}: {len(candidates):,} candidates"
             start = time.perf_counter()
-            progress = RoundProgress(label, settings.steps * len(candidates))
-            outcome = evaluate(spec, settings.hyper(), candidates, settings.steps, settings.schedule, progress=progress)
-            progress.bar.close()
+            outcome = evaluate_round(executor, evaluate, spec, settings, candidates, label)
             search.record(outcome)
             rounds.append({"round": len(rounds), "candidates": len(candidates),
                            "seconds": time.perf_counter() - start, "worst_tail_x": float(np.max(outcome.tail_x))})
@@ -129,6 +128,33 @@ def run_rounds(search, candidates, evaluate, spec, settings):
     except RunInterrupted:  # the unfinished round is dropped; finished rounds are kept
         pass
     return rounds
+
+
+def evaluate_round(executor, evaluate, spec, settings, candidates, label):
+    """One round's ``Outcome``: one batch in this process, or on Ray one task per tile of the candidates (as many
+    tiles as the cluster has CPUs). Runs of a batch share nothing, so every candidate's numbers are the same in
+    any tiling.
+
+    Raises:
+        RunInterrupted: a signal stopped the round.
+    """
+    if executor.address is None:
+        progress = RoundProgress(label, settings.steps * len(candidates))
+        outcome = evaluate(spec, settings.hyper(), candidates, settings.steps, settings.schedule, progress=progress)
+        progress.bar.close()
+        return outcome
+    parts = [candidates.part(start, stop) for start, stop in tiles(len(candidates), executor.cpus)]
+    outcomes = [None] * len(parts)
+    for index, outcome in executor.map(
+            lambda part: evaluate(spec, settings.hyper(), part, settings.steps, settings.schedule), parts,
+            label=f"{label}, tiles"):
+        if isinstance(outcome, Exception):
+            raise outcome
+        outcomes[index] = outcome
+    if any(outcome is None for outcome in outcomes) or STOP.requested:
+        raise RunInterrupted(None)
+    return type(outcomes[0])(**{key: np.concatenate([getattr(o, key) for o in outcomes])
+                                for key in ("tail_x", "final_x", "average_regret")})
 
 
 class RoundProgress:

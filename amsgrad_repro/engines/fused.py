@@ -8,7 +8,7 @@ Memory is bounded in the number of steps: coefficients and log columns exist for
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -100,6 +100,11 @@ class Candidates:
 
     def __len__(self):
         return len(self.C)
+
+    def part(self, start, stop):
+        """Candidates ``start`` .. ``stop − 1``, for a tile of a round."""
+        return replace(self, period=self.period[start:stop], C=self.C[start:stop], scale=self.scale[start:stop],
+                       p=self.p[start:stop])
 
     def problem(self, r):
         """The ``experiment`` model of candidate r, for replays and tests."""
