@@ -216,7 +216,10 @@ def leaderboard(run):
     settings = summary["settings"]
     overrides = {k: settings[k] for k in ("scale", "C", "period", "p") if settings.get(k) is not None}
     _, params = resolve(settings["problem"], **overrides)
-    tail = lambda r: number(r["tail_x"], "+.3f")  # noqa: E731
+
+    def tail(r):
+        return number(r["tail_x"], "+.3f")
+
     return dict(
         _settings_fields(summary), n=len(rows), opt=opt, optimum=optimum, worst=worst, worst_regret=worst_regret,
         n_reached=len(reached), n_at_worst=len(at_worst), n_elsewhere=len(elsewhere),
@@ -252,12 +255,14 @@ def figure2(run):
                 if r["optimizer"] == name and r["lr"] == best["lr"] and r["beta2"] == best["beta2"]]
         opt[name] = namespace(lr=best["lr"], beta2=best["beta2"], train_loss=r["final"]["train_loss"],
                               train_acc=r["final"]["train_acc"])
+    def beta2(o):
+        return "no β2" if o.beta2 is None else f"β2 = {o.beta2:g}"  # an optimizer that does not read β2
+
     lrs = {o.lr for o in opt.values()}
-    picks = join(f"β2 = {o.beta2:g} for `{name}`" for name, o in opt.items())
     if len(lrs) == 1:
-        choice = f"α = {lrs.pop():g} for every optimizer, and {picks}"
+        choice = f"α = {lrs.pop():g} for every optimizer, and " + join(f"{beta2(o)} for `{n}`" for n, o in opt.items())
     else:
-        choice = join(f"α = {o.lr:g}, β2 = {o.beta2:g} for `{name}`" for name, o in opt.items())
+        choice = join(f"α = {o.lr:g}, {beta2(o)} for `{name}`" for name, o in opt.items())
     settings = summary["settings"]
     return dict(dataset=summary["dataset"], train_examples=summary["train_examples"],
                 test_examples=summary["test_examples"], epochs=settings["epochs"],
