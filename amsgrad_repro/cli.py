@@ -76,6 +76,11 @@ COMMANDS = {
                      f"Section 5, Figure 2: {text}. Trains every optimizer at every (lr, beta2) of the grid; writes "
                      "TensorBoard runs, summary.json and figure2.png into a fresh run directory under --logdir.")
        for name, text in _REALDATA.items()},
+    "results": Command(
+        cs.ResultsSettings, "results", "re-run every experiment behind RESULTS.md and render it from its template",
+        "Run every command behind RESULTS.md (each in a child process, into a temporary --logdir), copy their "
+        "figures into OUT/docs/ and render OUT/RESULTS.md from --template, every number in it read from the runs' "
+        "own summary.json and CSV files. Two runs on one machine write the same bytes."),
     "bench": Command(
         cs.BenchSettings, "bench", "measure steps/s of every engine in one run (see BENCHMARKS.md)",
         "Measure, in one run, steps/s of the seed-style setup, both engines and a plain loop, one logreg epoch on "

@@ -194,6 +194,18 @@ class BenchSettings:
     break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the break rows")
 
 
+@dataclass(frozen=True)
+class ResultsSettings:
+    """``python -m amsgrad_repro results``: re-run every experiment behind RESULTS.md and render it."""
+
+    template: str = setting("docs/RESULTS.template.md", str, "the template RESULTS.md is rendered from")
+    out: str = setting(".", str, "writes OUT/RESULTS.md and the figures under OUT/docs/")
+    logdir: str = setting("", str, "keep the run directories here, one folder per command; empty: a temporary "
+                                   "directory, removed at the end")
+    runs_from: str = setting("", str, "render from the run directories an earlier --logdir kept, running nothing")
+    quick: str = setting("no", yes_no, "yes: tiny budgets, a smoke test of the whole page (it says so at its top)")
+
+
 def flags(cls):
     """(option strings, field) pairs of a settings dataclass, for building a parser."""
     for f in fields(cls):

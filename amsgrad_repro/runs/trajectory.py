@@ -82,8 +82,11 @@ def tail_x(trajectory, fraction=TAIL):
     return float(tail.mean()) if len(tail) else trajectory.final_x
 
 
-def converged(trajectory, optimum, tolerance=0.1):
-    """The verdict: the last 10 % of x_t average within ``tolerance`` (5 % of the width of [-1, 1]) of x*."""
+TOLERANCE = 0.1  # of the verdict: 5 % of the width of [-1, 1]
+
+
+def converged(trajectory, optimum, tolerance=TOLERANCE):
+    """The verdict: the last 10 % of x_t average within ``tolerance`` of x*, and no NaN on the way."""
     return trajectory.diverged_at is None and abs(tail_x(trajectory) - optimum) <= tolerance
 
 
