@@ -39,6 +39,8 @@ BAD = [
     (["online", "--opt-args", "foo=1"], "--opt-args"),
     (["online", "--opt-args", "eps=-1"], "--opt-args"),
     (["online", "--opt-args", "novalue"], "--opt-args"),
+    (["online", "--optimizers", "yogi", "--opt-args", "lr=-1"], "--opt-args"),  # pytorch-optimizer's own error type
+    (["online", "--optimizers", "yogi", "--engine", "torchbearer", "--opt-args", "lr=-1"], "--opt-args"),
     (["online", "--engine", "fused", "--opt-args", "weight_decay=0.1"], "--engine"),
     (["online", "--no-such-flag"], "--no-such-flag"),
     (["nowhere"], "nowhere"),

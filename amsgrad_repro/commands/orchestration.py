@@ -34,7 +34,7 @@ def check_buildable(spec, hyper):
 
     try:
         spec.build([torch.zeros(1, requires_grad=True)], hyper)
-    except (TypeError, ValueError, NotImplementedError) as error:
+    except Exception as error:  # noqa: BLE001 - a constructor's complaint (pytorch-optimizer raises its own kinds)
         raise _build_error(spec, hyper, error) from None
 
 
@@ -62,7 +62,7 @@ def plan(names, hyper, choice):
             except fused.Unsupported as error:
                 if choice == "fused":
                     raise UsageError(f"argument --engine: {error}") from None
-            except (TypeError, ValueError, NotImplementedError) as error:
+            except Exception as error:  # noqa: BLE001 - as in check_buildable
                 raise _build_error(spec, hyper, error) from None
         check_buildable(spec, hyper)
         plans.append(Plan(spec, "torchbearer"))
