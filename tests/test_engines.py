@@ -31,7 +31,7 @@ def kernel(name, hyper):
 
 def fused_trajectory(problem, name, hyper, steps, schedule):
     kind, hp = fused.hyperparameters(registry.get(name), hyper)
-    batch = fused.Batch(kind, hp[None], [problem], [0], problem.domain, problem.optimum, schedule, every=1)
+    batch = fused.Batch(kind, hp[None], [problem], schedule, every=1)
     xs, regrets = [], []
     for _, n in fused.chunks(steps, size=7919):  # odd chunk size: chunk edges must not matter
         _, log_x, log_r = batch.step(n)
@@ -119,7 +119,7 @@ def test_numba_compile_cache_is_reused_by_a_second_process():
         "from amsgrad_repro import experiment; from amsgrad_repro.engines import fused, kernels;"
         "from amsgrad_repro.optim import registry;"
         "p = experiment.Online(); k, hp = fused.hyperparameters(registry.get('adam'), registry.Hyper());"
-        "b = fused.Batch(k, hp[None], [p], [0], p.domain, p.optimum, 'constant', 10); b.step(100);"
+        "b = fused.Batch(k, hp[None], [p], 'constant', 10); b.step(100);"
         "s = kernels.advance.stats; print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))"
     )
     for _ in range(2):  # the first run may compile and write the cache; the second must load it
@@ -150,12 +150,12 @@ def test_adam_kernel_keeps_torchs_float32_step_counter_past_2_to_24():
     assert state["step"].item() == 2**24
 
     kind, hp = fused.hyperparameters(registry.get("adam"), Hyper(lr=1e-3, beta1=0.9, beta2=beta2))
-    s32 = np.zeros((1, 16), np.float32)
-    s32[0, :2] = 0.5, 0.25
-    x, log_x, log_r = np.zeros(1, np.float32), np.empty((1, steps), np.float32), np.empty((1, steps))
-    kernels.advance(kind, np.full((1, steps), -10.0, np.float32), np.zeros(1, np.int64), hp[None], s32,
-                    np.zeros((1, 8)), x, np.zeros((1, 2)), start + 1, False, np.array([-1e9, 1e9], np.float32), -1.0,
-                    1, log_x, log_r)
+    constant = experiment.Online(scale=10.0, C=-1.0, period=1, domain=(-1e9, 1e9))  # a_t = −10 at every t
+    batch = fused.Batch(kind, hp[None], [constant], "constant", every=1)
+    batch.s32[0, :2] = 0.5, 0.25
+    batch.t = start
+    _, log_x, _ = batch.step(steps)
+    x = batch.x
     got = np.append(log_x[0, 1:], x[0])  # log_x holds x_t before each update; torch's list holds x_{t+1}
     assert np.max(np.abs(got - np.array(want, np.float32))) < 1e-6
 
@@ -165,8 +165,8 @@ def test_fused_run_stops_at_a_chunk_boundary_on_ctrl_c(tmp_path, monkeypatch):
     settings = RunSettings(steps=400 * fused.CHUNK, log_every=fused.CHUNK)
     step = fused.Batch.step
 
-    def step_then_interrupt(batch, n):
-        out = step(batch, n)
+    def step_then_interrupt(batch, n, *args):
+        out = step(batch, n, *args)
         if batch.t == 3 * fused.CHUNK:
             os.kill(os.getpid(), signal.SIGINT)
         return out

@@ -17,7 +17,6 @@ on one machine give the same bytes.
 """
 
 import os
-import shlex
 import shutil
 import subprocess
 import sys

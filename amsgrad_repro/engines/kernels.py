@@ -15,6 +15,7 @@ hyperparameters read from the torch optimizer's param group (see ``fused.hyperpa
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -318,34 +319,58 @@ def _update(kind, x, g, lr, t, hp, s32, s64):
     return adabound(x, g, lr, t, hp, s32, s64, kind == 15)
 
 
+class Problems(NamedTuple):
+    """One problem of the paper's families per run (``experiment.Online`` / ``experiment.Stochastic``).
+
+    Online: a_t = big when t mod period = 1 (``phase`` = (t − 1) mod period = 0), else small. Stochastic: a_t = big
+    when u_t < p, with u_t read from row ``stream`` of the uniforms, else small. big = float32(s·C), small =
+    float32(−s), exactly as the problems round them.
+    """
+
+    big: np.ndarray  # (R,) float32
+    small: np.ndarray  # (R,) float32
+    period: np.ndarray  # (R,) int64 (online)
+    p: np.ndarray  # (R,) float64 (stochastic)
+    stream: np.ndarray  # (R,) int64 (stochastic)
+    optimum: np.ndarray  # (R,) float64 x*
+
+
+@njit(inline="always")
+def coefficient(problems, r, phase, u, stochastic):
+    """(a_t, the next phase) of run r; every array is read unconditionally, so that a loop over runs can select."""
+    big, small, period = problems.big[r], problems.small[r], problems.period[r]
+    rare = u < problems.p[r] if stochastic else phase == 0
+    following = phase + 1
+    return (big if rare else small), (0 if following == period else following)
+
+
 @njit(parallel=True, cache=True)
-def advance(kind, coefficients, rows, hp, s32, s64, x, sums, t0, sqrt_schedule, domain, optimum, every, log_x, log_r):
+def advance(kind, problems, uniforms, stochastic, phase, hp, s32, s64, x, sums, t0, n, sqrt_schedule, domain, every,
+            log_x, log_r):
     """Advances R runs by n steps, t = t0 .. t0 + n − 1, in parallel over runs.
 
     Args:
-        kind: index into ``KINDS`` (one optimizer per call; runs differ in ``hp`` and coefficient row).
-        coefficients: (K, n) float32, a_t for each of K problems (seeds).
-        rows: (R,) int64, the coefficient row of each run.
+        kind: index into ``KINDS`` (one optimizer per call; runs differ in ``hp`` and problem).
+        problems: ``Problems``, the problem of each run; uniforms: (K, n) float64 draws u_t of K streams
+            (stochastic); stochastic: the family of every run; phase: (R,) int64 (t0 − 1) mod period, updated.
         hp: (R, W) float64 hyperparameters (lr, a, b, ε, extra...); s32: (R, >=3) float32 and s64: (R, >=3) float64
             optimizer state.
         x: (R,) float32 iterates x_t0, updated in place to x_{t0+n}.
         sums: (R, 2) float64 running Σ f_k(x_k) and Σ a_k, updated in place.
         sqrt_schedule: α_t = α/√t (LambdaLR with ``experiment.sqrt_decay``) when true, else α.
-        domain: (2,) float32 bounds of F; optimum: x*.
+        domain: (2,) float32 bounds of F.
         every: log x_t and R_t/t when t % every == 0, into ``log_x``/``log_r`` (R, L) at column
             t // every − ceil(t0 / every).
     """
-    n = coefficients.shape[1]
     first = (t0 + every - 1) // every
     lo, hi = domain[0], domain[1]
     for r in prange(x.shape[0]):
-        xr = x[r]
-        row = rows[r]
+        xr, ph, stream, optimum = x[r], phase[r], problems.stream[r], problems.optimum[r]
         loss, coef = sums[r, 0], sums[r, 1]
         hpr, s32r, s64r = hp[r], s32[r], s64[r]
         for k in range(n):
             t = t0 + k
-            a = coefficients[row, k]
+            a, ph = coefficient(problems, r, ph, uniforms[stream, k], stochastic)
             loss += np.float64(a) * np.float64(xr)
             coef += np.float64(a)
             if t % every == 0:
@@ -354,5 +379,5 @@ def advance(kind, coefficients, rows, hp, s32, s64, x, sums, t0, sqrt_schedule, 
             lr = hpr[0] * (1.0 / math.sqrt(t)) if sqrt_schedule else hpr[0]
             xr = _update(kind, xr, a, lr, t, hpr, s32r, s64r)
             xr = min(max(xr, lo), hi)
-        x[r] = xr
+        x[r], phase[r] = xr, ph
         sums[r, 0], sums[r, 1] = loss, coef
