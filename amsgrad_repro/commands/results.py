@@ -11,8 +11,9 @@ Adding a section (the ``break`` search of issue 10, Figure 2 on mnist5k of issue
 another Figure 2) and its figures, then write its text in the template where ``<!-- hook: ... -->`` marks the place,
 and add a fixture test of its statements to ``tests/test_results.py``.
 
-Determinism: every command has a fixed seed (``--seed`` defaults to 0), figures are saved by ``reports.png``
-with fixed metadata, and the page holds no timings, so two runs on one machine give the same bytes.
+Determinism: every command has a fixed seed (``--seed`` defaults to 0) and runs with one OpenMP thread
+(``CHILD_ENV``), figures are saved by ``reports.png`` with fixed metadata, and the page holds no timings, so two runs
+on one machine give the same bytes.
 """
 
 import os
@@ -75,6 +76,12 @@ SOURCES = (
 
 SHELL_VARIABLES = {"Z": ZOO}  # the page shows the zoo once, as Z=..., and the commands as $Z
 
+# One OpenMP thread per child. torch's intra-op thread count changes the float sums of the Figure 2 runs (by ~1e-8
+# here), so without it the page would depend on the core count; and on a busy machine two spinning OpenMP threads
+# cost the small Figure 2 models ~20x (logreg on digits: 561 s against 31 s wall, measured side by side). The
+# sweep's numba threads follow NUMBA_NUM_THREADS, not this.
+CHILD_ENV = {"OMP_NUM_THREADS": "1"}
+
 
 def check(settings):
     """Errors found before anything runs, as ``UsageError`` naming the flag."""
@@ -95,7 +102,7 @@ def run_source(source, argv, parent):
     log_path = os.path.join(parent, f"{source.name}.log")
     with open(log_path, "w") as log:
         status = subprocess.call([sys.executable, "-m", __package__.split(".")[0], *argv, "--logdir", logdir],
-                                 stdout=log, stderr=subprocess.STDOUT)
+                                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **CHILD_ENV})
     if status != 0:
         with open(log_path) as log:
             tail = log.read()[-2000:]
