@@ -2,7 +2,8 @@
 
 The parser is built from the settings dataclasses of ``commands.settings`` and imports no engine, so ``--help`` and
 a bad flag answer at once. A command's module is imported only to run it. Every invalid value ends with exit status
-2 and one line naming the flag; Ctrl-C ends with status 130 after writing a summary marked as interrupted.
+2 and one line naming the flag; Ctrl-C (SIGINT) and SIGTERM end a command with status 130 and 143 after writing a
+summary marked as interrupted; a run that raised ends it with status 1 after the other runs.
 """
 
 import argparse
@@ -15,6 +16,7 @@ from .errors import UsageError
 from .optim import registry
 from .presets import PRESETS, describe
 from .realdata.datasets import DataError
+from .runs.interrupt import STOP
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,28 @@ COMMANDS = {
         "(1-log:1e-1:1e-4:4 = 0.9,0.99,0.999,0.9999). Writes sweep.csv, heatmap_x.png, heatmap_regret.png and "
         "summary.json (and sweep_summary.csv with --seeds > 1) into a fresh sweep-<problem>-<optimizer>-<time> "
         "directory under --logdir."),
+    "break": Command(
+        cs.BreakSettings, "breaking",
+        "search a family of counterexamples for the problem on which one optimizer ends at the wrong point",
+        "Search the online (or stochastic) family, both with x* = -1 on [-1, 1], for the candidate with the highest "
+        "tail x (mean x_t over the last 10 %): P (or 1/p) from 2 to T/100 and the mean coefficient from --margin up "
+        "to C/(P-1) = 100, on log scales; a coarse grid as one batch, then rounds of refinement around the worst. "
+        "A candidate breaks the optimizer when its tail x >= 0, and is stuck at the worst point when >= 0.9. s is "
+        "fixed (--scale): adaptive methods are nearly scale-free. Optimizers listed below as torchbearer run here on "
+        "the batched torch engine, once a short check shows the class is coordinate-wise. Writes break.csv, "
+        "summary.json (with the replay "
+        "command of the worst candidate), failure_map.png and the worst candidate re-run by the problem command "
+        "into a fresh break-<optimizer>-<family>-<time> directory under --logdir.", optimizers_epilog=True),
     **{name: Command(cs.CifarnetSettings if name == "cifarnet" else cs.RealDataSettings, "realdata",
                      f"Figure 2: {text}",
                      f"Section 5, Figure 2: {text}. Trains every optimizer at every (lr, beta2) of the grid; writes "
                      "TensorBoard runs, summary.json and figure2.png into a fresh run directory under --logdir.")
        for name, text in _REALDATA.items()},
+    "results": Command(
+        cs.ResultsSettings, "results", "re-run every experiment behind RESULTS.md and render it from its template",
+        "Run every command behind RESULTS.md (each in a child process, into a temporary --logdir), copy their "
+        "figures into OUT/docs/ and render OUT/RESULTS.md from --template, every number in it read from the runs' "
+        "own summary.json and CSV files. Two runs on one machine write the same bytes."),
     "bench": Command(
         cs.BenchSettings, "bench", "measure steps/s of every engine in one run (see BENCHMARKS.md)",
         "Measure, in one run, steps/s of the seed-style setup, both engines and a plain loop, one logreg epoch on "
@@ -98,7 +117,7 @@ def add_settings(parser, cls):
             type=_type(f.metadata["parse"]),
             default=default,
             metavar=f.name.upper(),
-            help=f"{f.metadata['help']} (default: {'preset' if default is None else shown})",
+            help=f"{f.metadata['help']} (default: {f.metadata['none'] if default is None else shown or 'none'})",
         )
 
 
@@ -132,7 +151,8 @@ def main(argv=None):
     try:
         settings = command.settings(**{f.name: getattr(args, f.name) for _, f in cs.flags(command.settings)})
         module = importlib.import_module(f"{__package__}.commands.{command.module}")
-        return module.main(args.command, settings)
+        with STOP.catching():  # Ctrl-C and SIGTERM end the command through its own run-ending path
+            return module.main(args.command, settings)
     except (UsageError, DataError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 2

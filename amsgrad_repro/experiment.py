@@ -81,9 +81,7 @@ class Online(LinearProblem):
         return self.scale * (self.C - (self.period - 1)) / self.period
 
     def coefficients(self, t0, n):
-        t = np.arange(t0, t0 + n, dtype=np.int64)
-        big, small = np.float32(self.scale * self.C), np.float32(-self.scale)
-        return np.where(t % self.period == 1 % self.period, big, small).astype(np.float32)
+        return online_coefficients(np.arange(t0, t0 + n, dtype=np.int64), self.scale, self.C, self.period)
 
 
 class Stochastic(LinearProblem):
@@ -128,8 +126,21 @@ class Stochastic(LinearProblem):
 
     def coefficients(self, t0, n):
         """The next n coefficients (see ``draws``)."""
-        big, small = np.float32(self.scale * self.C), np.float32(-self.scale)
-        return np.where(self.draws(t0, n) < self.p, big, small).astype(np.float32)
+        return stochastic_coefficients(self.draws(t0, n), self.scale, self.C, self.p)
+
+
+def online_coefficients(t, scale, C, period):
+    """a_t of the online family as float32: s·C when t mod P = 1, else −s. The arguments broadcast, so the batched
+    engine gets an (n, R) block from a column of steps and one (s, C, P) per candidate."""
+    big, small = np.asarray(np.multiply(scale, C), np.float32), np.asarray(np.negative(scale), np.float32)
+    return np.where(t % period == 1 % period, big, small)
+
+
+def stochastic_coefficients(u, scale, C, p):
+    """a_t of the stochastic family as float32 from the uniforms u_t (``Stochastic.draws``): s·C when u_t < p, else
+    −s. The arguments broadcast, as in ``online_coefficients``."""
+    big, small = np.asarray(np.multiply(scale, C), np.float32), np.asarray(np.negative(scale), np.float32)
+    return np.where(u < p, big, small)
 
 
 def make_problem(name, seed=0, **overrides):

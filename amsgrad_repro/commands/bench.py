@@ -9,13 +9,19 @@ Rows (steps/s, median over ``--repeats``):
   the two;
 - the 64 x 64 sweep of BENCHMARKS.md (grid seconds);
 - one epoch of ``logreg`` on the digits stand-in (seconds);
-- the end-to-end wall time of the default ``online`` and ``stochastic`` commands (warm compile cache).
+- start-up (issue 12): the wall time of a bare ``python -c "import torch"`` and of the default ``online`` and
+  ``stochastic`` commands (warm compile cache), run in turn in each repeat, and each command's excess over the bare
+  import; then where each command's time goes (``commands.startup``, one fresh process per repeat);
+- the default ``break`` search (online, T = 10^6) of adam on the fused engine and, with ``--break-search both``, of
+  torch.optim:Adam on the batched torch engine: candidates, seconds of the search, and wall time.
 With ``--compile yes`` a second table gives, per kernel, the seconds its first run compiles each driver (in a fresh
 process with an empty numba cache) and the SIMD lanes of its compiled lane loop.
 """
 
 import contextlib
+import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -105,10 +111,10 @@ def fused_batch(runs, steps):
 def sweep_grid(steps):
     """Grid seconds (compilation excluded) of the sweep of BENCHMARKS.md: adam on the online problem, β1 over
     lin:0:0.99:64 and β2 over 1-log:1:1e-6:64, lr 0.01, ``steps`` steps, 4,096 runs in one batch."""
-    from .sweep import run_grid
+    from .sweep import run_tile
 
     settings = SweepSettings(beta1=beta_grid("lin:0:0.99:64"), beta2=beta_grid("1-log:1:1e-6:64"), steps=steps)
-    return run_grid(settings, registry.get("adam"), settings.lr.values[0])[2]
+    return run_tile(settings, registry.get("adam"), settings.lr.values[0], 0, 64 * 64)[2]
 
 
 _FIRST_COMPILE = """
@@ -161,13 +167,83 @@ def cpu_flags():
     return " ".join(sorted(w for w in words if w == "avx2" or w.startswith("avx512"))) or "no AVX2"
 
 
-def end_to_end(command):
-    """Wall seconds of ``python -m amsgrad_repro COMMAND`` at its defaults, including start-up."""
+def run_process(argv):
+    """(wall seconds, CPU seconds: user + system) of one process, output discarded."""
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+
+
+def start_up(repeats, commands=("online", "stochastic")):
+    """Rows: a bare ``import torch``, each default command, and each command minus the bare import, in s wall and in
+    s CPU (user + system, which shared cores inflate less than wall time).
+
+    Each repeat runs the bare import and then every command, so that a difference compares runs on the same machine
+    at about the same time; the difference rows are medians of those per-repeat differences.
+    """
+    bare = "`python -c \"import torch\"`"
+    argv = {bare: [sys.executable, "-c", "import torch"]}
+    values = {bare: []}
+    with tempfile.TemporaryDirectory() as logdir:
+        for command in commands:
+            argv[command] = [sys.executable, "-m", "amsgrad_repro", command, "--logdir", logdir]
+        for _ in range(repeats):
+            for name in argv:
+                values.setdefault(name, []).append(run_process(argv[name]))
+    rows = []
+    for k, unit in enumerate(("s wall", "s cpu")):
+        column = {name: [v[k] for v in runs] for name, runs in values.items()}
+        rows.append((f"{bare} (bare start-up)", unit, statistics.median(column[bare]), column[bare]))
+        for command in commands:
+            excess = [c - b for c, b in zip(column[command], column[bare])]
+            rows.append((f"`python -m amsgrad_repro {command}` (defaults, 2 x 6M steps)", unit,
+                         statistics.median(column[command]), column[command]))
+            rows.append((f"`{command}` minus the bare `import torch`" + (" (target <= 0.7)" if k == 0 else ""), unit,
+                         statistics.median(excess), excess))
+    return rows
+
+
+def phases(repeats, commands=("online", "stochastic")):
+    """{command: {phase: (median wall s, median CPU s)}} from ``commands.startup``, one fresh process per repeat."""
+    table = {}
+    for command in commands:
+        runs = [json.loads(subprocess.run([sys.executable, "-m", "amsgrad_repro.commands.startup", command],
+                                          check=True, capture_output=True, text=True).stdout) for _ in range(repeats)]
+        table[command] = {phase: tuple(statistics.median(run[phase][k] for run in runs) for k in (0, 1))
+                          for phase in runs[0]}
+    return table
+
+
+def format_phases(table):
+    """A Markdown table: one row per phase, wall and CPU seconds per command."""
+    commands = list(table)
+    lines = ["| phase | " + " | ".join(f"{c} wall | {c} cpu" for c in commands) + " |",
+             "|---|" + "---:|---:|" * len(commands)]
+    for phase in table[commands[0]]:
+        cells = " | ".join(f"{table[c][phase][0]:.3f} | {table[c][phase][1]:.3f}" for c in commands)
+        lines.append(f"| {phase} | {cells} |")
+    totals = " | ".join(f"{sum(v[0] for v in table[c].values()):.3f} | {sum(v[1] for v in table[c].values()):.3f}"
+                        for c in commands)
+    lines.append(f"| total | {totals} |")
+    return "\n".join(lines)
+
+
+def break_search(optimizer, steps):
+    """(candidates, search seconds, wall seconds) of ``python -m amsgrad_repro break --optimizer OPTIMIZER --steps
+    STEPS``, otherwise at its defaults (online family); the search seconds are the rounds' own, from its
+    summary.json, and the wall time includes start-up and the replay of the worst candidate."""
     with tempfile.TemporaryDirectory() as logdir:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "amsgrad_repro", command, "--logdir", logdir], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.perf_counter() - start
+        subprocess.run([sys.executable, "-m", "amsgrad_repro", "break", "--optimizer", optimizer, "--steps", str(steps),
+                        "--logdir", logdir], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        (run_dir,) = os.listdir(logdir)
+        with open(os.path.join(logdir, run_dir, "summary.json")) as f:
+            summary = json.load(f)
+    return summary["candidates"], summary["seconds"], wall
 
 
 def measure(settings):
@@ -199,10 +275,15 @@ def measure(settings):
     values = [time_logreg_epoch("digits") for _ in range(settings.repeats)]
     rows.append(("logreg, one epoch on digits (1438 images, batch 128, Adam)", "s", statistics.median(values), values))
     if settings.end_to_end == "yes":
-        for command in ("online", "stochastic"):
-            values = [end_to_end(command) for _ in range(settings.repeats)]
-            rows.append((f"`python -m amsgrad_repro {command}` (defaults, 2 x 6M steps)", "s wall",
-                         statistics.median(values), values))
+        rows += start_up(settings.repeats)
+    searches = {"no": [], "fused": [("adam", "fused", settings.repeats)],
+                "both": [("adam", "fused", settings.repeats), ("torch.optim:Adam", "batched torch", 1)]}
+    for optimizer, engine, repeats in searches[settings.break_search]:
+        runs = [break_search(optimizer, settings.break_steps) for _ in range(repeats)]
+        name = (f"`break --optimizer {optimizer}` (online, T = {settings.break_steps:,}, {runs[0][0]:,} candidates, "
+                f"{engine})")
+        rows.append((f"{name}: search", "s", statistics.median(r[1] for r in runs), [r[1] for r in runs]))
+        rows.append((f"{name}: whole command", "s wall", statistics.median(r[2] for r in runs), [r[2] for r in runs]))
     return rows
 
 
@@ -220,6 +301,9 @@ def format_rows(rows):
 def main(command, settings):
     print(f"benchmark: {settings}, torch {torch.__version__}, {os.cpu_count()} cores, {cpu_flags()}")
     print(format_rows(measure(settings)))
+    if settings.end_to_end == "yes":
+        print("\nWhere the default commands' time goes (median seconds per phase, `commands.startup`):\n")
+        print(format_phases(phases(settings.repeats)))
     if settings.compile == "yes":
         print()
         print(compile_table())

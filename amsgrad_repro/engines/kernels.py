@@ -494,18 +494,19 @@ def _coefficient(big, small, period, p, phase, u, stochastic):
 def bias_tables(t0, n, betas, step_limit, table, settled):
     """table[k, u] = 1 − betas[u]^min(t0 + k, step_limit), as torch computes it (Python float pow).
 
-    ``settled[u]`` is the first t at which the correction rounded to 1.0; from there on it stays 1.0 (β^t only
-    shrinks) and ``pow`` is no longer called.
+    ``settled[u]`` is the first t at which the correction rounded to 1.0 (0: not yet); from there on it stays 1.0
+    (β^t only shrinks) and ``pow`` is no longer called. A chunk replayed from before that t is tabulated again.
     """
     for u in range(betas.shape[0]):
         for k in range(n):
-            if settled[u] > 0:
+            t = t0 + k
+            if 0 < settled[u] <= t:
                 table[k, u] = 1.0
             else:
-                correction = 1.0 - math.pow(betas[u], min(float(t0 + k), step_limit))
+                correction = 1.0 - math.pow(betas[u], min(float(t), step_limit))
                 table[k, u] = correction
-                if correction == 1.0:
-                    settled[u] = t0 + k
+                if correction == 1.0 and settled[u] == 0:
+                    settled[u] = t
 
 
 @njit(error_model="numpy", nogil=True, cache=True)

@@ -25,6 +25,7 @@ class Trajectory:
     steps_done: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    diverged_at: int | None = None  # the first t at which x_t is NaN (an update of ±inf is projected onto F)
 
     def record(self, t, x, average_regret):
         self.steps.append(int(t))
@@ -58,12 +59,20 @@ def as_arrays(trajectory):
     return tuple(np.asarray(a) for a in (trajectory.steps, trajectory.x, trajectory.average_regret))
 
 
-def in_tail(steps, steps_done, fraction=0.1):
+TAIL = 0.1  # the share of the steps whose mean x_t is the verdict measure
+
+
+def auto_every(steps):
+    """The logging interval of a ``steps``-step run at auto logging (``--log-every 0``): about 2000 points."""
+    return max(1, steps // 2000)
+
+
+def in_tail(steps, steps_done, fraction=TAIL):
     """Which of the logged ``steps`` lie in the last ``fraction`` of ``steps_done`` steps (a boolean array)."""
     return np.asarray(steps) > (1 - fraction) * steps_done
 
 
-def tail_x(trajectory, fraction=0.1):
+def tail_x(trajectory, fraction=TAIL):
     """Mean of the logged x_t over the last ``fraction`` of the steps (x_T itself when none was logged there).
 
     On the stochastic problems x_t keeps jumping after each rare gradient, so x_T alone is a noisy verdict.
@@ -73,6 +82,18 @@ def tail_x(trajectory, fraction=0.1):
     return float(tail.mean()) if len(tail) else trajectory.final_x
 
 
-def converged(trajectory, optimum, tolerance=0.1):
-    """The verdict: the last 10 % of x_t average within ``tolerance`` (5 % of the width of [-1, 1]) of x*."""
-    return abs(tail_x(trajectory) - optimum) <= tolerance
+TOLERANCE = 0.1  # of the verdict: 5 % of the width of [-1, 1]
+
+
+def converged(trajectory, optimum, tolerance=TOLERANCE):
+    """The verdict: the last 10 % of x_t average within ``tolerance`` of x*, and no NaN on the way."""
+    return trajectory.diverged_at is None and abs(tail_x(trajectory) - optimum) <= tolerance
+
+
+def verdict(trajectory, optimum):
+    """``reached x*``, ``missed x* = <x*>`` or ``diverged (NaN at t = <t>)``, with ``(interrupted)`` after a signal."""
+    if trajectory.diverged_at is not None:
+        text = f"diverged (NaN at t = {trajectory.diverged_at})"
+    else:
+        text = "reached x*" if converged(trajectory, optimum) else f"missed x* = {optimum:+g}"
+    return text + (" (interrupted)" if trajectory.interrupted else "")

@@ -1,0 +1,49 @@
+"""The failure map of ``break``: the tail x of every evaluated candidate over the family's two parameters.
+
+Log axes: the period P (online) or the probability p (stochastic) across, the mean coefficient μ/s up. The colour
+scale is diverging at 0, where a candidate starts to break the optimizer (red: x ends in the wrong half).
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .png import save_png  # noqa: E402
+
+RARITY_LABEL = {"online": "period $P$ (a big gradient every $P$ steps)",
+                "stochastic": "probability $p$ of the big gradient"}
+MEAN_LABEL = {"online": r"mean coefficient $\mu/s = (C - (P-1))/P$", "stochastic": r"mean coefficient $\mu/s = pC - (1-p)$"}
+
+
+def failure_map(path, family, across, mean, tail_x, worst, worst_text, margin, title):
+    """Draws every candidate as a dot coloured by its tail x, the worst as a star, and the margin as a line.
+
+    Args:
+        path: the PNG to write.
+        family: ``online`` or ``stochastic``.
+        across: P (online) or p (stochastic) of each candidate.
+        mean: μ/s of each candidate.
+        tail_x: the tail x of each candidate.
+        worst: the index of the worst candidate.
+        worst_text: how the legend names it (``online P=125, C=125.6``).
+        margin: δ, the least μ/s searched.
+        title: the figure's title.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 5.5), layout="constrained")
+    order = np.argsort(tail_x, kind="stable")  # the worst drawn last, on top
+    dots = ax.scatter(across[order], mean[order], c=tail_x[order], cmap="coolwarm", vmin=-1.0, vmax=1.0, s=9,
+                      linewidths=0)
+    ax.scatter([across[worst]], [mean[worst]], marker="*", s=260, facecolor="none", edgecolor="black", lw=1.4,
+               label=f"worst: {worst_text}, tail x = {tail_x[worst]:+.3f}")
+    ax.axhline(margin, color="0.4", lw=0.8, ls="--", label=rf"margin $\delta$ = {margin:g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(RARITY_LABEL[family])
+    ax.set_ylabel(MEAN_LABEL[family])
+    ax.set_title(title, fontsize=10)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    bar = fig.colorbar(dots, ax=ax)
+    bar.set_label("tail x (mean $x_t$ over the last 10 %); $x^* = -1$, breaks at $\\geq 0$")
+    save_png(fig, path, dpi=120)
