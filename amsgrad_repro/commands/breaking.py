@@ -56,8 +56,7 @@ def main(command, settings):
     label = describe(spec, settings)
     failure_map(os.path.join(run_dir, "failure_map.png"), settings.family, table.across, table.mean, table.tail_x,
                 table.order[0], where(worst, mean=False), settings.margin,
-                f"break {label} on the {settings.family} family, T = {settings.steps:,}: "
-                f"{len(table.tail_x):,} candidates")
+                f"break {label}\n{settings.family} family, T = {settings.steps:,}: {len(table.tail_x):,} candidates")
     print(verdict(label, worst))
     print(table.format_worst(SHOWN))
     replay = None
