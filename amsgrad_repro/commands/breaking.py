@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import UsageError
 from ..reports.failure_map import failure_map
 from ..reports.summary import write_summary
+from ..runs.interrupt import CtrlC, RunInterrupted
 from .orchestration import finish, make_run_dir, plan
 from .parsers import FLOAT32_MAX
 from .search import MIN_PERIODS, RATIO_MAX, STUCK, Plan, Search, Space, worst_first
@@ -111,36 +112,41 @@ def check_batchable(spec, settings, candidates):
 
 def run_rounds(search, candidates, evaluate, spec, settings):
     """Evaluates ``candidates`` (the coarse grid) and every later round; returns (one record per finished round,
-    interrupted)."""
+    interrupted). Ctrl-C is a flag (``runs.interrupt.CtrlC``) that the progress callback checks between chunks; the
+    round under way is dropped."""
     rounds = []
-    try:
+    with CtrlC() as ctrl_c:
         while candidates is not None:
             label = f"round {len(rounds) + 1}/{search.plan.rounds + 1}: {len(candidates):,} candidates"
             start, cpu = time.perf_counter(), time.process_time()
-            outcome = evaluate(spec, settings.hyper(), candidates, settings.steps, settings.schedule,
-                               progress=StepProgress(label, settings.steps))
+            try:
+                outcome = evaluate(spec, settings.hyper(), candidates, settings.steps, settings.schedule,
+                                   progress=StepProgress(label, settings.steps, ctrl_c))
+            except RunInterrupted:
+                return rounds, True
             search.record(outcome)
             # cpu_seconds (every thread of the process) tells the work apart from waiting on a shared machine
             rounds.append({"round": len(rounds), "candidates": len(candidates),
                            "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
                            "worst_tail_x": float(np.max(outcome.tail_x))})
             candidates = search.propose()
-    except KeyboardInterrupt:
-        return rounds, True
-    return rounds, False
+    return rounds, ctrl_c.requested
 
 
 class StepProgress:
-    """A round's progress on stderr (``engines.progress.report``): about every 10 % of its steps."""
+    """A round's progress on stderr (``engines.progress.report``), about every 10 % of its steps; raises
+    ``RunInterrupted`` once ``ctrl_c.requested``, so the engine stops at its next chunk edge."""
 
-    def __init__(self, label, total):
+    def __init__(self, label, total, ctrl_c):
         from ..engines.progress import report
 
-        self.report, self.label = report, label
+        self.report, self.label, self.ctrl_c = report, label, ctrl_c
         self.live = sys.stderr.isatty()
         self.next = total // 10
 
     def __call__(self, done, total):
+        if self.ctrl_c.requested:
+            raise RunInterrupted(None)
         if done >= self.next:
             self.report(sys.stderr, self.label, done, total, self.live)
             self.next += total // 10
