@@ -2,7 +2,8 @@
 
 The parser is built from the settings dataclasses of ``commands.settings`` and imports no engine, so ``--help`` and
 a bad flag answer at once. A command's module is imported only to run it. Every invalid value ends with exit status
-2 and one line naming the flag; Ctrl-C ends with status 130 after writing a summary marked as interrupted.
+2 and one line naming the flag; Ctrl-C (SIGINT) and SIGTERM end a command with status 130 and 143 after writing a
+summary marked as interrupted; a run that raised ends it with status 1 after the other runs.
 """
 
 import argparse
@@ -15,6 +16,7 @@ from .errors import UsageError
 from .optim import registry
 from .presets import PRESETS, describe
 from .realdata.datasets import DataError
+from .runs.interrupt import STOP
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ COMMANDS = {
                      f"Section 5, Figure 2: {text}. Trains every optimizer at every (lr, beta2) of the grid; writes "
                      "TensorBoard runs, summary.json and figure2.png into a fresh run directory under --logdir.")
        for name, text in _REALDATA.items()},
+    "results": Command(
+        cs.ResultsSettings, "results", "re-run every experiment behind RESULTS.md and render it from its template",
+        "Run every command behind RESULTS.md (each in a child process, into a temporary --logdir), copy their "
+        "figures into OUT/docs/ and render OUT/RESULTS.md from --template, every number in it read from the runs' "
+        "own summary.json and CSV files. Two runs on one machine write the same bytes."),
     "bench": Command(
         cs.BenchSettings, "bench", "measure steps/s of every engine in one run (see BENCHMARKS.md)",
         "Measure, in one run, steps/s of the seed-style setup, both engines and a plain loop, one logreg epoch on "
@@ -110,7 +117,7 @@ def add_settings(parser, cls):
             type=_type(f.metadata["parse"]),
             default=default,
             metavar=f.name.upper(),
-            help=f"{f.metadata['help']} (default: {'preset' if default is None else shown})",
+            help=f"{f.metadata['help']} (default: {f.metadata['none'] if default is None else shown or 'none'})",
         )
 
 
@@ -144,7 +151,8 @@ def main(argv=None):
     try:
         settings = command.settings(**{f.name: getattr(args, f.name) for _, f in cs.flags(command.settings)})
         module = importlib.import_module(f"{__package__}.commands.{command.module}")
-        return module.main(args.command, settings)
+        with STOP.catching():  # Ctrl-C and SIGTERM end the command through its own run-ending path
+            return module.main(args.command, settings)
     except (UsageError, DataError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -21,3 +21,16 @@ def test_table_gives_each_rate_as_a_multiple_of_the_seed_style_row():
     assert lines[2] == "| seed | 2,000 | steps/s | 1.0 |"
     assert lines[3] == "| fast | 5,000 | steps/s | 2.5 |"
     assert lines[4] == "| epoch | 0.250 | s | |"
+
+
+def test_start_up_profile_times_every_phase_and_restores_what_it_wrapped():
+    from amsgrad_repro.commands import startup
+    from amsgrad_repro.engines import fused
+
+    hyperparameters = fused.hyperparameters
+    seconds = startup.profile("stochastic", steps=3000, log_every=100)
+    assert set(seconds) == {*startup.IMPORTS, "hyperparameters (optim.groups)", startup.STEPPING, startup.CACHE_LOAD,
+                            "TensorBoard scalars", "TensorBoard cards (hparams, table, figure image)", "summary.json and table",
+                            "figure (draw and save)", "rest"}
+    assert all(wall >= 0 and cpu >= 0 for wall, cpu in seconds.values()) and seconds["figure (draw and save)"][0] > 0
+    assert fused.hyperparameters is hyperparameters

@@ -14,7 +14,6 @@ import signal
 import numpy as np
 import pytest
 
-from amsgrad_repro import experiment
 from amsgrad_repro.commands.search import RATIO_MAX, Plan, Search, Space
 from amsgrad_repro.engines import batched, fused
 from amsgrad_repro.engines.reference import torch_loop

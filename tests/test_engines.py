@@ -165,8 +165,8 @@ def test_fused_run_stops_at_a_chunk_boundary_on_ctrl_c(tmp_path, monkeypatch):
     settings = RunSettings(steps=400 * fused.CHUNK, log_every=fused.CHUNK)
     step = fused.Batch.step
 
-    def step_then_interrupt(batch, n):
-        out = step(batch, n)
+    def step_then_interrupt(batch, n, *args):
+        out = step(batch, n, *args)
         if batch.t == 3 * fused.CHUNK:
             os.kill(os.getpid(), signal.SIGINT)
         return out

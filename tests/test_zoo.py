@@ -9,9 +9,9 @@ import math
 
 import pytest
 import torch
-import torchbearer
 
 from amsgrad_repro import experiment
+from amsgrad_repro.engines.reference import torch_loop
 from amsgrad_repro.optim import registry
 from amsgrad_repro.optim.registry import Hyper
 
@@ -22,18 +22,10 @@ FIRST_MOVE = {"adopt": (2, +1), "adashift": (11, +1)}
 
 
 def trajectory(name, hyper, steps=STEPS, problem="online"):
-    """x_2, ..., x_{steps+1} on a fresh problem: forward, backward, step, then Π_F (a clamp)."""
+    """x_2, ..., x_{steps+1} on a fresh problem, from the plain reference loop."""
     problem = experiment.make_problem(problem)
-    optimizer = registry.get(name).build([problem.x], hyper)
-    xs = []
-    for t in range(1, steps + 1):
-        optimizer.zero_grad()
-        problem(None, {torchbearer.BATCH: t - 1}).sum().backward()
-        optimizer.step()
-        with torch.no_grad():
-            problem.x.clamp_(*problem.domain)
-        xs.append(problem.x.item())
-    return xs
+    xs, _ = torch_loop(problem, registry.get(name).build([problem.x], hyper), steps + 1)
+    return xs[1:].tolist()
 
 
 @pytest.mark.parametrize("name", list(registry.REGISTRY))

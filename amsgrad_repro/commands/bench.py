@@ -7,7 +7,9 @@ Rows (steps/s, median over ``--repeats``):
 - a plain torch.optim loop (forward, backward, step, clamp) with no framework;
 - the fused engine on one run, and vectorised over many runs (run-steps/s);
 - one epoch of ``logreg`` on the digits stand-in (seconds);
-- the end-to-end wall time of the default ``online`` and ``stochastic`` commands (warm compile cache);
+- start-up (issue 12): the wall time of a bare ``python -c "import torch"`` and of the default ``online`` and
+  ``stochastic`` commands (warm compile cache), run in turn in each repeat, and each command's excess over the bare
+  import; then where each command's time goes (``commands.startup``, one fresh process per repeat);
 - the default ``break`` search (online, T = 10^6) of adam on the fused engine and, with ``--break-search both``, of
   torch.optim:Adam on the batched torch engine: candidates, seconds of the search, and wall time.
 """
@@ -15,6 +17,7 @@ Rows (steps/s, median over ``--repeats``):
 import contextlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -100,13 +103,68 @@ def fused_batch(runs, steps):
     return time.perf_counter() - start
 
 
-def end_to_end(command):
-    """Wall seconds of ``python -m amsgrad_repro COMMAND`` at its defaults, including start-up."""
+def run_process(argv):
+    """(wall seconds, CPU seconds: user + system) of one process, output discarded."""
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+
+
+def start_up(repeats, commands=("online", "stochastic")):
+    """Rows: a bare ``import torch``, each default command, and each command minus the bare import, in s wall and in
+    s CPU (user + system, which shared cores inflate less than wall time).
+
+    Each repeat runs the bare import and then every command, so that a difference compares runs on the same machine
+    at about the same time; the difference rows are medians of those per-repeat differences.
+    """
+    bare = "`python -c \"import torch\"`"
+    argv = {bare: [sys.executable, "-c", "import torch"]}
+    values = {bare: []}
     with tempfile.TemporaryDirectory() as logdir:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "amsgrad_repro", command, "--logdir", logdir], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.perf_counter() - start
+        for command in commands:
+            argv[command] = [sys.executable, "-m", "amsgrad_repro", command, "--logdir", logdir]
+        for _ in range(repeats):
+            for name in argv:
+                values.setdefault(name, []).append(run_process(argv[name]))
+    rows = []
+    for k, unit in enumerate(("s wall", "s cpu")):
+        column = {name: [v[k] for v in runs] for name, runs in values.items()}
+        rows.append((f"{bare} (bare start-up)", unit, statistics.median(column[bare]), column[bare]))
+        for command in commands:
+            excess = [c - b for c, b in zip(column[command], column[bare])]
+            rows.append((f"`python -m amsgrad_repro {command}` (defaults, 2 x 6M steps)", unit,
+                         statistics.median(column[command]), column[command]))
+            rows.append((f"`{command}` minus the bare `import torch`" + (" (target <= 0.7)" if k == 0 else ""), unit,
+                         statistics.median(excess), excess))
+    return rows
+
+
+def phases(repeats, commands=("online", "stochastic")):
+    """{command: {phase: (median wall s, median CPU s)}} from ``commands.startup``, one fresh process per repeat."""
+    table = {}
+    for command in commands:
+        runs = [json.loads(subprocess.run([sys.executable, "-m", "amsgrad_repro.commands.startup", command],
+                                          check=True, capture_output=True, text=True).stdout) for _ in range(repeats)]
+        table[command] = {phase: tuple(statistics.median(run[phase][k] for run in runs) for k in (0, 1))
+                          for phase in runs[0]}
+    return table
+
+
+def format_phases(table):
+    """A Markdown table: one row per phase, wall and CPU seconds per command."""
+    commands = list(table)
+    lines = ["| phase | " + " | ".join(f"{c} wall | {c} cpu" for c in commands) + " |",
+             "|---|" + "---:|---:|" * len(commands)]
+    for phase in table[commands[0]]:
+        cells = " | ".join(f"{table[c][phase][0]:.3f} | {table[c][phase][1]:.3f}" for c in commands)
+        lines.append(f"| {phase} | {cells} |")
+    totals = " | ".join(f"{sum(v[0] for v in table[c].values()):.3f} | {sum(v[1] for v in table[c].values()):.3f}"
+                        for c in commands)
+    lines.append(f"| total | {totals} |")
+    return "\n".join(lines)
 
 
 def break_search(optimizer, steps):
@@ -145,10 +203,7 @@ def measure(settings):
     values = [time_logreg_epoch("digits") for _ in range(settings.repeats)]
     rows.append(("logreg, one epoch on digits (1438 images, batch 128, Adam)", "s", statistics.median(values), values))
     if settings.end_to_end == "yes":
-        for command in ("online", "stochastic"):
-            values = [end_to_end(command) for _ in range(settings.repeats)]
-            rows.append((f"`python -m amsgrad_repro {command}` (defaults, 2 x 6M steps)", "s wall",
-                         statistics.median(values), values))
+        rows += start_up(settings.repeats)
     searches = {"no": [], "fused": [("adam", "fused", settings.repeats)],
                 "both": [("adam", "fused", settings.repeats), ("torch.optim:Adam", "batched torch", 1)]}
     for optimizer, engine, repeats in searches[settings.break_search]:
@@ -174,4 +229,7 @@ def format_rows(rows):
 def main(command, settings):
     print(f"benchmark: {settings}, torch {torch.__version__}, {os.cpu_count()} cores")
     print(format_rows(measure(settings)))
+    if settings.end_to_end == "yes":
+        print("\nWhere the default commands' time goes (median seconds per phase, `commands.startup`):\n")
+        print(format_phases(phases(settings.repeats)))
     return 0

@@ -15,16 +15,17 @@ import contextlib
 import csv
 import json
 import os
-import sys
 import time
 from dataclasses import asdict
 
 import numpy as np
 
+from ..cluster.executor import connect, tiles
+from ..engines.progress import Bar
 from ..errors import UsageError
 from ..reports.failure_map import failure_map
 from ..reports.summary import write_summary
-from ..runs.interrupt import CtrlC, RunInterrupted
+from ..runs.interrupt import STOP, RunInterrupted
 from .orchestration import finish, make_run_dir, plan
 from .parsers import FLOAT32_MAX
 from .search import MIN_PERIODS, RATIO_MAX, STUCK, Plan, Search, Space, worst_first
@@ -45,10 +46,10 @@ def main(command, settings):
         check_batchable(spec, settings, coarse)
     run_dir = make_run_dir(settings.logdir, f"break-{spec.name.replace(':', '.')}-{settings.family}")
     print(f"run directory: {run_dir} (engine: {engine})")
-    rounds, interrupted = run_rounds(search, coarse, evaluate, spec, settings)
-    if not rounds:  # Ctrl-C during the coarse grid
-        write_summary(run_dir, command, settings, True, ["summary.json"], engine=engine, candidates=0)
-        return finish(run_dir, settings.logdir, True, ["summary.json"])
+    rounds = run_rounds(search, coarse, evaluate, spec, settings, connect(settings.ray))
+    if not rounds:  # Ctrl-C or SIGTERM during the coarse grid
+        write_summary(run_dir, command, settings, ["summary.json"], engine=engine, candidates=0)
+        return finish(run_dir, settings.logdir, ["summary.json"])
     table = Table(space, search.rounds)
     table.write_csv(os.path.join(run_dir, "break.csv"), settings.steps)
     worst = table.record(table.order[0], settings.steps)
@@ -61,15 +62,15 @@ def main(command, settings):
     print(verdict(label, worst))
     print(table.format_worst(SHOWN))
     replay = None
-    if not interrupted:
-        replay, interrupted = replay_worst(spec, settings, worst, run_dir)
+    if not STOP.requested:
+        replay = replay_worst(spec, settings, worst, run_dir)
         files.append("replay.txt")
-    write_summary(run_dir, command, settings, interrupted, files, engine=engine,
+    write_summary(run_dir, command, settings, files, engine=engine,
                   candidates=len(table.tail_x), seconds=sum(r["seconds"] for r in rounds), rounds=rounds,
                   space=space_record(space), breaks=int(np.sum(table.tail_x >= 0)),
                   stuck=int(np.sum(table.tail_x >= STUCK)), worst=worst,
                   five_worst=[table.record(i, settings.steps) for i in table.order[:SHOWN]], replay=replay)
-    return finish(run_dir, settings.logdir, interrupted, files)
+    return finish(run_dir, settings.logdir, files)
 
 
 def check_settings(settings, space):
@@ -110,46 +111,67 @@ def check_batchable(spec, settings, candidates):
                          f"{settings.steps:,} steps would take days") from None
 
 
-def run_rounds(search, candidates, evaluate, spec, settings):
-    """Evaluates ``candidates`` (the coarse grid) and every later round; returns (one record per finished round,
-    interrupted). Ctrl-C is a flag (``runs.interrupt.CtrlC``) that the progress callback checks between chunks; the
-    round under way is dropped."""
+def run_rounds(search, candidates, evaluate, spec, settings, executor):
+    """Evaluates ``candidates`` (the coarse grid) and every later round until the search ends or a signal (Ctrl-C,
+    SIGTERM) stops it; returns one record per finished round."""
     rounds = []
-    with CtrlC() as ctrl_c:
+    try:
         while candidates is not None:
             label = f"round {len(rounds) + 1}/{search.plan.rounds + 1}: {len(candidates):,} candidates"
             start, cpu = time.perf_counter(), time.process_time()
-            try:
-                outcome = evaluate(spec, settings.hyper(), candidates, settings.steps, settings.schedule,
-                                   progress=StepProgress(label, settings.steps, ctrl_c))
-            except RunInterrupted:
-                return rounds, True
+            outcome = evaluate_round(executor, evaluate, spec, settings, candidates, label)
             search.record(outcome)
-            # cpu_seconds (every thread of the process) tells the work apart from waiting on a shared machine
+            # cpu_seconds (this process's threads; not Ray's workers) tells the work apart from waiting on a shared
+            # machine
             rounds.append({"round": len(rounds), "candidates": len(candidates),
                            "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
                            "worst_tail_x": float(np.max(outcome.tail_x))})
             candidates = search.propose()
-    return rounds, ctrl_c.requested
+    except RunInterrupted:  # the unfinished round is dropped; finished rounds are kept
+        pass
+    return rounds
 
 
-class StepProgress:
-    """A round's progress on stderr (``engines.progress.report``), about every 10 % of its steps; raises
-    ``RunInterrupted`` once ``ctrl_c.requested``, so the engine stops at its next chunk edge."""
+def evaluate_round(executor, evaluate, spec, settings, candidates, label):
+    """One round's ``Outcome``: one batch in this process, or on Ray one task per tile of the candidates (as many
+    tiles as the cluster has CPUs). Runs of a batch share nothing, so every candidate's numbers are the same in
+    any tiling.
 
-    def __init__(self, label, total, ctrl_c):
-        from ..engines.progress import report
+    Raises:
+        RunInterrupted: a signal stopped the round.
+    """
+    if executor.address is None:
+        progress = RoundProgress(label, settings.steps * len(candidates))
+        outcome = evaluate(spec, settings.hyper(), candidates, settings.steps, settings.schedule, progress=progress)
+        progress.bar.close()
+        return outcome
+    parts = [candidates.part(start, stop) for start, stop in tiles(len(candidates), executor.cpus)]
+    outcomes = [None] * len(parts)
+    for index, outcome in executor.map(
+            lambda part: evaluate(spec, settings.hyper(), part, settings.steps, settings.schedule), parts,
+            label=f"{label}, tiles"):
+        if isinstance(outcome, Exception):
+            raise outcome
+        outcomes[index] = outcome
+    if any(outcome is None for outcome in outcomes) or STOP.requested:
+        raise RunInterrupted(None)
+    return type(outcomes[0])(**{key: np.concatenate([getattr(o, key) for o in outcomes])
+                                for key in ("tail_x", "final_x", "average_regret")})
 
-        self.report, self.label, self.ctrl_c = report, label, ctrl_c
-        self.live = sys.stderr.isatty()
-        self.next = total // 10
+
+class RoundProgress:
+    """A round's progress bar in run-steps (``engines.progress.Bar``), called by the engine after every chunk; at a
+    signal it stops the round (``RunInterrupted``)."""
+
+    def __init__(self, label, total):
+        self.bar = Bar(label, total, unit="run-steps")
+        self.runs = total
 
     def __call__(self, done, total):
-        if self.ctrl_c.requested:
+        self.bar.update(done * (self.runs // total))
+        if STOP.requested:
+            self.bar.close()
             raise RunInterrupted(None)
-        if done >= self.next:
-            self.report(sys.stderr, self.label, done, total, self.live)
-            self.next += total // 10
 
 
 class Table:
@@ -258,7 +280,7 @@ def replay_worst(spec, settings, worst, run_dir):
     """Re-runs the worst candidate with the problem command inside ``run_dir``; its stdout goes to replay.txt.
 
     Returns:
-        ({dir, tail_x, seconds}, interrupted).
+        {dir, tail_x, seconds, status}: a signal during the replay shows in ``STOP`` and in its status.
     """
     from . import problem
 
@@ -269,7 +291,7 @@ def replay_worst(spec, settings, worst, run_dir):
     with open(os.path.join(run_dir, replay_dir, "summary.json")) as f:
         tail = json.load(f)["runs"][0]["tail_mean_x"]
     print(f"replay: tail x = {tail:+.4f} in {os.path.join(run_dir, replay_dir)}")
-    return {"dir": replay_dir, "tail_x": tail, "seconds": time.perf_counter() - start}, status == 130
+    return {"dir": replay_dir, "tail_x": tail, "seconds": time.perf_counter() - start, "status": status}
 
 
 def space_record(space):

@@ -13,7 +13,9 @@ the leaderboard records which. Outputs go to a fresh ``<logdir>/compare-<problem
 
 import os
 
+from ..cluster.executor import connect
 from ..reports.bands import write_seed_bands
+from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
 from ..reports.leaderboard import format_leaderboard, leaderboard, leaderboard_chart, write_leaderboard
 from ..reports.summary import problem_record, trajectory_record, write_summary
@@ -27,15 +29,17 @@ def main(command, settings):
     reference = problem_for(name, settings.seed, settings.seeds, overrides)
     plans = plan(settings.optimizers, settings.hyper(), settings.engine)
     engines = {p.spec.name: p.engine for p in plans}
+    executor = connect(settings.ray)
     run_dir = make_run_dir(settings.logdir, f"compare-{name}")
     print(f"run directory: {run_dir}")
-    trajectories, interrupted = train_all(name, plans, settings, run_dir, overrides)
+    trajectories, failures = train_all(executor, name, plans, settings, run_dir, overrides)
     write_seed_bands(run_dir, reference, trajectories)
     rows = leaderboard(reference, trajectories, engines, settings.seeds)
     write_leaderboard(os.path.join(run_dir, "leaderboard.csv"), rows, settings.seeds)
     files = ["leaderboard.csv", "leaderboard.png", "summary.json", "figure.png"]
-    write_summary(run_dir, command, settings, interrupted, files, engine=engines, problem=problem_record(reference),
-                  runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories], leaderboard=rows)
+    write_summary(run_dir, command, settings, files, engine=engines, problem=problem_record(reference),
+                  runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories], failed=failures,
+                  leaderboard=rows)
     betas = f"betas={settings.betas[0]:g},{settings.betas[1]:g}"
     seeds = f", mean of {settings.seeds} seeds" if settings.seeds > 1 else ""
     title = f"{name}: T = {settings.steps:,}, lr = {settings.lr:g} ({settings.schedule}), {betas}{seeds}"
@@ -43,5 +47,8 @@ def main(command, settings):
     drawing_order = [tr for row in reversed(rows) for tr in trajectories if tr.optimizer == row["optimizer"]]
     figure1(reference, drawing_order, os.path.join(run_dir, "figure.png"), title)
     leaderboard_chart(reference, rows, os.path.join(run_dir, "leaderboard.png"), title)
-    print(format_leaderboard(reference, rows, settings.seeds))
-    return finish(run_dir, settings.logdir, interrupted, files)
+    table = format_leaderboard(reference, rows, settings.seeds)
+    describe_trajectories(run_dir, name, reference, settings, trajectories, engines, table,
+                          {tag: os.path.join(run_dir, f"{tag}.png") for tag in ("figure", "leaderboard")})
+    print(table)
+    return finish(run_dir, settings.logdir, files, failures)

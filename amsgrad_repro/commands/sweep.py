@@ -21,10 +21,14 @@ import time
 import numpy as np
 
 from .. import experiment
+from ..cluster.executor import connect, tiles
 from ..errors import UsageError
 from ..optim import registry
+from ..engines.progress import Bar
+from ..reports.board import describe_cells
 from ..reports.heatmaps import TEXT_CELLS, heatmap
 from ..reports.summary import problem_record, write_summary
+from ..runs.interrupt import STOP, RunInterrupted
 from .orchestration import finish, make_run_dir, problem_for
 
 
@@ -45,30 +49,68 @@ def check(settings):
     return spec, reference
 
 
-def run_grid(settings, spec, lr):
-    """All runs at one lr as one ``fused.Batch``: (final x, R_T/T) each shaped (|β1|, |β2|, K), and the seconds
-    that stepping took (kernel loading excluded).
+def run_tile(settings, spec, lr, start, stop):
+    """Runs ``start`` .. ``stop − 1`` of the grid at one lr as one ``fused.Batch``: (final x, R_T/T) of each, and
+    the seconds that stepping took (kernel loading excluded). The whole grid is one tile in this process; on Ray
+    each tile is a task, and every run's numbers are the same in any tiling (runs share nothing in a batch).
 
     Run r = ((i·|β2|) + j)·K + k is cell (β1_i, β2_j) on seed k, a fresh problem.
+
+    Raises:
+        RunInterrupted: (with no partial result) on Ctrl-C or SIGTERM, at the end of the current chunk.
     """
     from ..engines import fused
 
     b1s, b2s, k = settings.beta1.values, settings.beta2.values, settings.seeds
-    problems = [experiment.make_problem(settings.problem, settings.seed + s) for s in range(k)]
-    hp = []
-    for b1 in b1s:
-        for b2 in b2s:
-            kind, row = fused.hyperparameters(spec, registry.Hyper(lr=lr, beta1=b1, beta2=b2))
-            hp.extend([row] * k)
-    batch = fused.Batch(kind, np.array(hp), problems * (len(b1s) * len(b2s)), settings.schedule,
-                        every=settings.steps)
+    cells = [(b1, b2) for b1 in b1s for b2 in b2s for _ in range(k)][start:stop]
+    seeds = np.tile(np.arange(k), len(b1s) * len(b2s))[start:stop]
+    problems = {int(s): experiment.make_problem(settings.problem, settings.seed + int(s)) for s in np.unique(seeds)}
+    kernel = {cell: fused.hyperparameters(spec, registry.Hyper(lr, *cell)) for cell in dict.fromkeys(cells)}
+    kind = next(iter(kernel.values()))[0]
+    hp = np.array([kernel[cell][1] for cell in cells])
+    # A tile draws only its own seeds' coefficients; runs on one seed share its problem (and its stream of draws).
+    batch = fused.Batch(kind, hp, [problems[int(s)] for s in seeds], settings.schedule, every=settings.steps)
     batch.step(0)  # loads (or compiles) the kernel, so the timing below is of the runs alone
-    start = time.perf_counter()
+    start_time = time.perf_counter()
+    bar = Bar(f"lr={lr:g}: {len(hp):,} runs", settings.steps * len(hp), unit="run-steps")
     for _, n in fused.chunks(settings.steps):
+        if STOP.requested:
+            raise RunInterrupted(None)
         batch.step(n)
-    seconds = time.perf_counter() - start
-    shape = (len(b1s), len(b2s), k)
-    return batch.x.astype(np.float64).reshape(shape), batch.average_regret().reshape(shape), seconds
+        bar.update(batch.t * len(hp))
+    bar.close()
+    return batch.x.astype(np.float64), batch.average_regret(), time.perf_counter() - start_time
+
+
+def run_grids(executor, settings, spec, n_tiles):
+    """Every lr's grid, cut into ``n_tiles`` tiles per lr, on ``executor``.
+
+    Returns:
+        (results, timings, failures): results [(lr, final x, R_T/T)], arrays shaped (|β1|, |β2|, K), for each lr
+        whose tiles all finished, in lr order; timings [{"lr", "seconds" (summed over its tiles),
+        "run_steps_per_s"}]; failures, one per tile that raised.
+    """
+    shape = (len(settings.beta1.values), len(settings.beta2.values), settings.seeds)
+    n_runs = int(np.prod(shape))
+    lrs, cut = settings.lr.values, tiles(n_runs, n_tiles)
+    pieces = [(lr, start, stop) for lr in lrs for start, stop in cut]
+    x, regret = ({lr: np.empty(n_runs) for lr in lrs} for _ in range(2))
+    seconds, finished = dict.fromkeys(lrs, 0.0), dict.fromkeys(lrs, 0)
+    failures = []
+    for index, outcome in executor.map(lambda piece: run_tile(settings, spec, *piece), pieces, label="tiles"):
+        lr, start, stop = pieces[index]
+        if isinstance(outcome, Exception):
+            failures.append({"optimizer": spec.name, "lr": lr, "runs": f"{start}..{stop - 1}",
+                             "error": f"{type(outcome).__name__}: {outcome}"})
+        elif outcome is not None:  # None: the tile this process was running when a signal came
+            x[lr][start:stop], regret[lr][start:stop], tile_seconds = outcome
+            seconds[lr] += tile_seconds
+            finished[lr] += 1
+    complete = [lr for lr in lrs if finished[lr] == len(cut)]
+    results = [(lr, x[lr].reshape(shape), regret[lr].reshape(shape)) for lr in complete]
+    timings = [{"lr": lr, "seconds": seconds[lr], "run_steps_per_s": n_runs * settings.steps / seconds[lr]}
+               for lr in complete]
+    return results, timings, failures
 
 
 def write_csvs(run_dir, settings, results):
@@ -109,34 +151,38 @@ def format_grid(settings, lr, x):
 def main(command, settings):
     """Runs the grid at every lr; writes the CSVs, heatmaps and summary.json; returns the exit status."""
     spec, reference = check(settings)
+    executor = connect(settings.ray)
     run_dir = make_run_dir(settings.logdir, f"sweep-{settings.problem}-{spec.name.replace(':', '.')}")
     n_runs = len(settings.beta1.values) * len(settings.beta2.values) * settings.seeds
     print(f"run directory: {run_dir}")
-    results, timings, interrupted = [], [], False
-    try:
-        for lr in settings.lr.values:
-            x, regret, seconds = run_grid(settings, spec, lr)
-            results.append((lr, x, regret))
-            rate = n_runs * settings.steps / seconds
-            timings.append({"lr": lr, "seconds": seconds, "run_steps_per_s": rate})
-            print(f"lr={lr:g}: {n_runs:,} runs x {settings.steps:,} steps in {seconds:.2f} s "
-                  f"({rate:,.0f} run-steps/s)")
-            if len(settings.beta2.values) <= TEXT_CELLS:
-                print(format_grid(settings, lr, x))
-    except KeyboardInterrupt:
-        interrupted = True
+    start = time.perf_counter()
+    results, timings, failures = run_grids(executor, settings, spec, n_tiles=executor.cpus)
+    wall = time.perf_counter() - start
+    tables = []
+    for (lr, x, _), timing in zip(results, timings):
+        print(f"lr={lr:g}: {n_runs:,} runs x {settings.steps:,} steps in {timing['seconds']:.2f} s "
+              f"({timing['run_steps_per_s']:,.0f} run-steps/s)")
+        if len(settings.beta2.values) <= TEXT_CELLS:
+            tables.append(format_grid(settings, lr, x))
+            print(tables[-1])
     files = []
     if results:
         write_csvs(run_dir, settings, results)
         files = ["sweep.csv"] + (["sweep_summary.csv"] if settings.seeds > 1 else [])
         files += draw(run_dir, settings, spec, reference, results)
+        table = "\n\n".join(tables) or f"{n_runs:,} runs per lr: see sweep.csv and the heatmaps"
+        describe_cells(run_dir, settings, spec.name, results, table,
+                       {name[:-4]: os.path.join(run_dir, name) for name in files if name.endswith(".png")})
     files.append("summary.json")
-    write_summary(run_dir, command, settings, interrupted, files, problem=problem_record(reference),
-                  runs_per_lr=n_runs, timings=timings)
-    if results and not interrupted:
-        total = sum(t["seconds"] for t in timings)
-        print(f"grid time {total:.2f} s, {n_runs * len(results) * settings.steps / total:,.0f} run-steps/s")
-    return finish(run_dir, settings.logdir, interrupted, files)
+    write_summary(run_dir, command, settings, files, problem=problem_record(reference),
+                  runs_per_lr=n_runs, timings=timings, failed=failures)
+    if results and not STOP.requested:
+        total, run_steps = sum(t["seconds"] for t in timings), n_runs * len(results) * settings.steps
+        if executor.address is None:
+            print(f"grid time {total:.2f} s, {run_steps / total:,.0f} run-steps/s")
+        else:  # tasks overlap: the rate is over the wall time, worker start-up included
+            print(f"grid time {wall:.2f} s wall on Ray ({total:.2f} s in tasks), {run_steps / wall:,.0f} run-steps/s")
+    return finish(run_dir, settings.logdir, files, failures)
 
 
 def draw(run_dir, settings, spec, reference, results):

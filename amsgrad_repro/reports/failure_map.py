@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .png import save_png  # noqa: E402
+
 RARITY_LABEL = {"online": "period $P$ (a big gradient every $P$ steps)",
                 "stochastic": "probability $p$ of the big gradient"}
 MEAN_LABEL = {"online": r"mean coefficient $\mu/s = (C - (P-1))/P$", "stochastic": r"mean coefficient $\mu/s = pC - (1-p)$"}
@@ -44,5 +46,4 @@ def failure_map(path, family, across, mean, tail_x, worst, worst_text, margin, t
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     bar = fig.colorbar(dots, ax=ax)
     bar.set_label("tail x (mean $x_t$ over the last 10 %); $x^* = -1$, breaks at $\\geq 0$")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..runs.trajectory import as_arrays, by_optimizer  # noqa: E402
+from .png import save_png  # noqa: E402
 
 
 def _band(ax, curves, color, name):
@@ -51,6 +52,4 @@ def figure1(problem, trajectories, path, title):
     else:
         ax_x.legend(fontsize=8, loc="best")
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=110)

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .png import save_png  # noqa: E402
+
 SMOOTH_WINDOW = 50  # minibatches in the centred mean; torchbearer's running_loss averages the same span
 
 
@@ -62,6 +64,4 @@ def figure2(train, path, title, test=None, window=SMOOTH_WINDOW):
         ax.set_xlabel("iteration $t$")
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=9)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=110)

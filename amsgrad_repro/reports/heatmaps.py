@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from .png import save_png
+
 TEXT_CELLS = 12  # the value is written in each cell when both axes have at most this many values
 
 
@@ -131,6 +133,4 @@ def heatmap(path, values, beta1, beta2, lrs, title, label, kind, limits=(-1.0, 1
     bar = fig.colorbar(mesh, ax=axes[0].tolist(), shrink=0.9, pad=0.02)
     bar.set_label(label)
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=150)

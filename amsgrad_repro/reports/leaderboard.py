@@ -10,6 +10,7 @@ import csv
 import numpy as np
 
 from ..runs.trajectory import by_optimizer, converged, tail_x
+from .png import save_png
 
 COLUMNS = ("optimizer", "engine", "final_x", "distance_to_optimum", "average_regret", "converged", "tail_x")
 SPREAD_COLUMNS = ("seeds", "converged_seeds", "final_x_p10", "final_x_p90", "average_regret_p10",
@@ -71,9 +72,9 @@ def format_leaderboard(problem, rows, seeds):
 
 
 def leaderboard_chart(problem, rows, path, title):
+    """Bars per optimizer, in leaderboard order: the mean of the last 10 % of x_t, and R_T/T (log scale)."""
     from .figure1 import plt
 
-    """Bars per optimizer, in leaderboard order: the mean of the last 10 % of x_t, and R_T/T (log scale)."""
     names = [row["optimizer"] + f" [{row['engine']}]" for row in rows]
     y = np.arange(len(rows))[::-1]
     colors = ["#2166ac" if row["converged"] else "#b2182b" for row in rows]
@@ -90,6 +91,4 @@ def leaderboard_chart(problem, rows, path, title):
     for ax in (ax_x, ax_r):
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=110)

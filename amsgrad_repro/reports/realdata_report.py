@@ -1,7 +1,7 @@
 """What a real-data command reports after its grid search: ``summary.json``, the stdout table and Figure 2.
 
 Each optimizer's best grid point is the one with the lowest final training loss, as the paper's grid search picks it
-(Reddi et al. 2018, Section 5).
+(Reddi et al. 2018, Section 5). Every run also reports its test loss and accuracy on the held-out part.
 """
 
 import math
@@ -24,14 +24,13 @@ def best_runs(results):
     return {name: r for name, (_, r) in best.items()}
 
 
-def write_realdata_summary(run_dir, command, experiment, settings, split, device, results, interrupted, files):
+def write_realdata_summary(run_dir, command, experiment, settings, split, device, results, failures, files):
     """Writes ``summary.json`` (``summary.write_summary``): data set, per run the final values and TensorBoard
     folder, the best runs."""
 
     def row(r):
-        values = {"train_loss": r.final("loss"), "train_acc": r.final("acc")}
-        if experiment.test_loss:
-            values.update(test_loss=r.final("val_loss"), test_acc=r.final("val_acc"))
+        values = {"train_loss": r.final("loss"), "train_acc": r.final("acc"), "test_loss": r.final("val_loss"),
+                  "test_acc": r.final("val_acc")}
         return {
             "optimizer": r.optimizer,
             "lr": r.lr,
@@ -46,7 +45,8 @@ def write_realdata_summary(run_dir, command, experiment, settings, split, device
         }
 
     return write_summary(
-        run_dir, command, settings, interrupted, files,
+        run_dir, command, settings, files,
+        failed=failures,
         description=experiment.description,
         dataset=split.name,
         train_examples=len(split.train[1]),
@@ -62,16 +62,15 @@ def write_realdata_summary(run_dir, command, experiment, settings, split, device
     )
 
 
-def format_table(results, with_test):
+def format_table(results):
     """The stdout table: one row per run; ``*`` marks each optimizer's best grid point."""
     best = {id(r) for r in best_runs(results).values()}
     head = f"{'optimizer':<18}{'lr':>10}{'beta2':>8}{'train loss':>12}{'train acc':>11}"
-    head += f"{'test loss':>11}{'test acc':>10}" if with_test else ""
-    lines = [head + f"{'seconds':>9}  best"]
+    lines = [head + f"{'test loss':>11}{'test acc':>10}{'seconds':>9}  best"]
     for r in results:
         line = f"{r.optimizer:<18}{r.lr:>10g}{'-' if r.beta2 is None else f'{r.beta2:g}':>8}"
         line += f"{r.final('loss'):>12.4f}{r.final('acc'):>11.4f}"
-        line += f"{r.final('val_loss'):>11.4f}{r.final('val_acc'):>10.4f}" if with_test else ""
+        line += f"{r.final('val_loss'):>11.4f}{r.final('val_acc'):>10.4f}"
         line += f"{r.seconds:>9.2f}  {'*' if id(r) in best else ''}{' (interrupted)' if r.interrupted else ''}"
         lines.append(line)
     return "\n".join(lines)
@@ -83,7 +82,7 @@ def draw(run_dir, command, experiment, settings, split, results):
 
     best = best_runs(results).values()
     test = None
-    if experiment.test_loss:
+    if experiment.test_panel:
         test = {r.label: ([e["iteration"] for e in r.epochs], [e.get("val_loss", math.nan) for e in r.epochs])
                 for r in best}
     grid_text = f"lr {','.join(f'{a:g}' for a in settings.lr)}, beta2 {','.join(f'{b:g}' for b in settings.beta2)}"

@@ -1,6 +1,7 @@
 """``summary.json``: one writer and one schema for every command.
 
-Every summary has ``command``, ``interrupted``, ``settings`` (the command's settings dataclass) and ``files`` (what
+Every summary has ``command``, ``interrupted`` and ``signal`` (Ctrl-C is SIGINT; batch schedulers send SIGTERM),
+``settings`` (the command's settings dataclass) and ``files`` (what
 the run directory holds besides TensorBoard runs); each command adds its own sections. The synthetic-problem
 commands add ``engine`` ({optimizer: engine}), ``problem`` and ``runs`` (one ``trajectory_record`` each).
 """
@@ -9,8 +10,9 @@ import json
 import os
 from dataclasses import asdict
 
+from ..runs.interrupt import STOP
 from ..runs.layout import TAGS
-from ..runs.trajectory import converged, tail_x
+from ..runs.trajectory import converged, tail_x, verdict
 
 
 def problem_record(problem):
@@ -31,15 +33,18 @@ def trajectory_record(trajectory, problem, run_dir):
         "converged": converged(trajectory, problem.optimum),
         "steps_per_s": trajectory.steps_per_s,
         "interrupted": trajectory.interrupted,
+        "diverged_at": trajectory.diverged_at,
+        "verdict": verdict(trajectory, problem.optimum),
         "tensorboard_dir": os.path.relpath(trajectory.tb_dir, run_dir),
         "tags": TAGS,
     }
 
 
-def write_summary(run_dir, command, settings, interrupted, files, **sections):
-    """Writes ``<run_dir>/summary.json`` and returns it as a dict."""
-    summary = {"command": command, "interrupted": interrupted, "settings": asdict(settings), "files": list(files),
-               **sections}
+def write_summary(run_dir, command, settings, files, **sections):
+    """Writes ``<run_dir>/summary.json`` and returns it as a dict; ``interrupted`` is read from the process's
+    ``runs.interrupt.STOP`` flag."""
+    summary = {"command": command, "interrupted": STOP.requested, "signal": STOP.name(), "settings": asdict(settings),
+               "files": list(files), **sections}
     with open(os.path.join(run_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2, default=float)
     return summary

@@ -1,6 +1,6 @@
 """The stdout table of a problem command: one row per run and its verdict."""
 
-from ..runs.trajectory import converged, tail_x
+from ..runs.trajectory import tail_x, verdict
 
 
 def format_table(problem, trajectories):
@@ -8,11 +8,8 @@ def format_table(problem, trajectories):
     lines = [f"{'optimizer':<22}{'seed':>5}{'steps':>11}{'final x':>9}{'tail x':>9}{'R_T/T':>9}{'steps/s':>13}  "
              "verdict (tail x = mean x_t over the last 10 %)"]
     for tr in trajectories:
-        verdict = "reached x*" if converged(tr, problem.optimum) else f"missed x* = {problem.optimum:+g}"
-        if tr.interrupted:
-            verdict += " (interrupted)"
         lines.append(
             f"{tr.optimizer:<22}{tr.seed:>5}{tr.steps_done:>11}{tr.final_x:>+9.4f}{tail_x(tr):>+9.4f}"
-            f"{tr.final_average_regret:>9.4f}{tr.steps_per_s:>13,.0f}  {verdict}"
+            f"{tr.final_average_regret:>9.4f}{tr.steps_per_s:>13,.0f}  {verdict(tr, problem.optimum)}"
         )
     return "\n".join(lines)

@@ -1,40 +1,66 @@
-"""Ctrl-C as a flag checked at safe points, and the exception that carries a run's partial result."""
+"""Ctrl-C (SIGINT) and SIGTERM, what batch schedulers send, as a flag checked at safe points; and the exception that
+carries a run's partial result.
 
+``STOP`` is the process's one flag. ``cli.main`` catches both signals for the whole command, and every engine run
+catches them too (a nested ``catching()`` is a no-op), so code that calls an engine directly behaves the same. The
+engines look at ``STOP.requested`` at safe points (torchbearer: ``STOP_TRAINING`` after a step; fused: between
+chunks), so a signal never lands inside tensorboardX's writer, where it can leave ``close()`` waiting forever (a run
+interrupted that way hung in ``EventFileWriter.close``). A second signal raises KeyboardInterrupt.
+"""
+
+import contextlib
 import signal
 import threading
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-class CtrlC:
-    """Ctrl-C as a flag: while active, SIGINT sets ``requested`` instead of raising KeyboardInterrupt anywhere.
 
-    The engines look at the flag at safe points (torchbearer: ``STOP_TRAINING`` after a step; fused: between
-    chunks), so an interrupt never lands inside tensorboardX's writer. There it can leave ``close()`` waiting forever:
-    a run interrupted that way hung in ``EventFileWriter.close``. A second Ctrl-C raises KeyboardInterrupt.
-    Outside the main thread, where signal handlers cannot be set, it does nothing.
-    """
+class StopSignals:
+    """The flag: ``received`` is the first signal's number, or None."""
 
     def __init__(self):
-        self.requested = False
+        self.received = None
+        self._depth = 0
 
-    def __enter__(self):
-        self.requested = False
-        self._active = threading.current_thread() is threading.main_thread()
-        if self._active:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
+    @property
+    def requested(self):
+        return self.received is not None
 
     def _handle(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
-        self.requested = True
+        self.received = signum
 
-    def __exit__(self, *exc):
-        if self._active:
-            signal.signal(signal.SIGINT, self._previous)
+    @contextlib.contextmanager
+    def catching(self):
+        """While active, SIGINT and SIGTERM set the flag. The outermost entry clears it and installs the handlers;
+        outside the main thread, where handlers cannot be set, it does nothing."""
+        outermost = self._depth == 0 and threading.current_thread() is threading.main_thread()
+        previous = {}
+        if outermost:
+            self.received = None
+            previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
+        self._depth += 1
+        try:
+            yield self
+        finally:
+            self._depth -= 1
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def exit_status(self):
+        """128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM), as a shell reports a signalled process."""
+        return 128 + self.received
+
+    def name(self):
+        return signal.Signals(self.received).name if self.requested else None
+
+
+STOP = StopSignals()
 
 
 class RunInterrupted(Exception):
-    """Ctrl-C during a run; carries the partial result (a ``Trajectory``, or a real-data ``RunResult``)."""
+    """A signal during a run; carries the partial result (a ``Trajectory``, or a real-data ``RunResult``)."""
 
     def __init__(self, partial):
         super().__init__("interrupted")

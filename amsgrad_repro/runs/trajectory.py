@@ -25,6 +25,7 @@ class Trajectory:
     steps_done: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    diverged_at: int | None = None  # the first t at which x_t is NaN (an update of ±inf is projected onto F)
 
     def record(self, t, x, average_regret):
         self.steps.append(int(t))
@@ -81,6 +82,18 @@ def tail_x(trajectory, fraction=TAIL):
     return float(tail.mean()) if len(tail) else trajectory.final_x
 
 
-def converged(trajectory, optimum, tolerance=0.1):
-    """The verdict: the last 10 % of x_t average within ``tolerance`` (5 % of the width of [-1, 1]) of x*."""
-    return abs(tail_x(trajectory) - optimum) <= tolerance
+TOLERANCE = 0.1  # of the verdict: 5 % of the width of [-1, 1]
+
+
+def converged(trajectory, optimum, tolerance=TOLERANCE):
+    """The verdict: the last 10 % of x_t average within ``tolerance`` of x*, and no NaN on the way."""
+    return trajectory.diverged_at is None and abs(tail_x(trajectory) - optimum) <= tolerance
+
+
+def verdict(trajectory, optimum):
+    """``reached x*``, ``missed x* = <x*>`` or ``diverged (NaN at t = <t>)``, with ``(interrupted)`` after a signal."""
+    if trajectory.diverged_at is not None:
+        text = f"diverged (NaN at t = {trajectory.diverged_at})"
+    else:
+        text = "reached x*" if converged(trajectory, optimum) else f"missed x* = {optimum:+g}"
+    return text + (" (interrupted)" if trajectory.interrupted else "")

@@ -1,0 +1,177 @@
+"""``python -m amsgrad_repro results``: re-run every experiment behind RESULTS.md, copy its figures into docs/ and
+render RESULTS.md from ``docs/RESULTS.template.md``, so that no number on the page is typed by hand.
+
+Each ``Source`` is one command line of the package, run as ``python -m amsgrad_repro ARGV --logdir DIR/<name>`` in
+a child process (so it is exactly the command the page shows). Its run directory's own files (``summary.json``,
+``sweep.csv``, ``leaderboard.csv``) go through the statement function of ``reports.results_text`` named by the
+source, and the template reads the result as ``{<name>.<field>}``.
+
+Adding a section (the ``break`` search of issue 10, Figure 2 on mnist5k of issue 13): append a ``Source`` to
+``SOURCES`` with its command, its statement function (a new one in ``reports/``, or ``results_text.figure2`` for
+another Figure 2) and its figures, then write its text in the template where ``<!-- hook: ... -->`` marks the place,
+and add a fixture test of its statements to ``tests/test_results.py``.
+
+Determinism: every command has a fixed seed (``--seed`` defaults to 0) and runs with one OpenMP thread
+(``CHILD_ENV``), figures are saved by ``reports.png`` with fixed metadata, and the page holds no timings, so two runs
+on one machine give the same bytes.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+from ..errors import UsageError
+from ..optim import registry
+from ..presets import resolve
+from ..reports import results_text as text
+from ..reports.phase_text import phase_diagram
+
+
+@dataclass(frozen=True)
+class Source:
+    """One command behind RESULTS.md."""
+
+    name: str  # the template's namespace for it: {name.command}, {name.<statement>}
+    argv: tuple  # after ``python -m amsgrad_repro``
+    statements: object  # reports function: Run (results_text.load_run) -> {field: value}
+    figures: tuple = ()  # (file in the run directory, file name under docs/)
+    quick: tuple = ()  # appended under --quick; argparse keeps the last value of a repeated flag
+
+
+ZOO = ",".join(spec.name for spec in registry.SPECS)
+QUICK_ZOO = ("--optimizers", "adam,amsgrad,sgd", "--steps", "2000")
+# Theorem 1: beta1 = 0 and beta2 = 1/(1 + C^2) make Adam converge to the worst point.
+THEOREM1_BETAS = f"0,{1 / (1 + resolve('theorem1')[1]['C'] ** 2):g}"
+
+SOURCES = (
+    Source("online", ("online",), text.problem_run, (("figure.png", "figure1_online.png"),),
+           quick=("--steps", "5000")),
+    Source("stochastic", ("stochastic",), text.problem_run, (("figure.png", "figure1_stochastic.png"),),
+           quick=("--steps", "5000")),
+    Source("seeds", ("stochastic", "--seeds", "10"), text.seeds, (("figure.png", "figure1_stochastic_10seeds.png"),),
+           quick=("--steps", "5000", "--seeds", "2")),
+    Source("phase", ("sweep", "--problem", "online", "--optimizer", "adam", "--beta1", "lin:0:0.99:64",
+                     "--beta2", "1-log:1:1e-6:64", "--steps", "1000000", "--lr", "0.01"),
+           phase_diagram, (("heatmap_x.png", "phase_adam_online.png"),),
+           quick=("--beta1", "lin:0:0.99:3", "--beta2", "1-log:1:1e-6:4", "--steps", "5000")),
+    Source("zoo_online", ("compare", "--problem", "online", "--optimizers", ZOO, "--steps", "100000"),
+           text.leaderboard, (("leaderboard.png", "leaderboard_online.png"),), quick=QUICK_ZOO),
+    Source("zoo_theorem1", ("compare", "--problem", "theorem1", "--optimizers", ZOO, "--steps", "100000",
+                            "--betas", THEOREM1_BETAS),
+           text.leaderboard, (("leaderboard.png", "leaderboard_theorem1.png"),), quick=QUICK_ZOO),
+    Source("zoo_theorem1_usual", ("compare", "--problem", "theorem1", "--optimizers", ZOO, "--steps", "100000"),
+           text.leaderboard, quick=QUICK_ZOO),
+    Source("logreg_digits", ("logreg", "--dataset", "digits", "--lr", "0.001,0.01,0.1", "--beta2", "0.99,0.999",
+                             "--epochs", "40"),
+           text.figure2, (("figure2.png", "figure2_logreg_digits.png"),), quick=("--lr", "0.1", "--epochs", "1")),
+    Source("mlp_digits", ("mlp", "--dataset", "digits", "--lr", "0.001,0.01", "--beta2", "0.99,0.999",
+                          "--epochs", "40"),
+           text.figure2, (("figure2.png", "figure2_mlp_digits.png"),), quick=("--lr", "0.01", "--epochs", "1")),
+    # hook: issue 10 (`break`) and issue 13 (Figure 2 on mnist5k) append their sources here.
+)
+
+SHELL_VARIABLES = {"Z": ZOO}  # the page shows the zoo once, as Z=..., and the commands as $Z
+
+# One OpenMP thread per child. torch's intra-op thread count changes the float sums of the Figure 2 runs (by ~1e-8
+# here), so without it the page would depend on the core count; and on a busy machine two spinning OpenMP threads
+# cost the small Figure 2 models ~20x (logreg on digits: 561 s against 31 s wall, measured side by side). The
+# sweep's numba threads follow NUMBA_NUM_THREADS, not this.
+CHILD_ENV = {"OMP_NUM_THREADS": "1"}
+
+
+def check(settings):
+    """Errors found before anything runs, as ``UsageError`` naming the flag."""
+    if not os.path.isfile(settings.template):
+        raise UsageError(f"argument --template: no template file {settings.template!r}")
+    if settings.runs_from and settings.logdir:
+        raise UsageError("argument --runs-from: renders from kept runs and runs nothing, so --logdir has no use")
+    if settings.runs_from and not os.path.isdir(settings.runs_from):
+        raise UsageError(f"argument --runs-from: no directory {settings.runs_from!r}")
+
+
+def run_source(source, argv, parent):
+    """Runs one source's command with ``--logdir parent/<name>``, its output in ``parent/<name>.log``; returns its
+    new run directory, or raises ``RuntimeError`` with the command and the end of its output when it fails."""
+    logdir = os.path.join(parent, source.name)
+    os.makedirs(logdir, exist_ok=True)
+    before = set(os.listdir(logdir))
+    log_path = os.path.join(parent, f"{source.name}.log")
+    with open(log_path, "w") as log:
+        status = subprocess.call([sys.executable, "-m", __package__.split(".")[0], *argv, "--logdir", logdir],
+                                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **CHILD_ENV})
+    if status != 0:
+        with open(log_path) as log:
+            tail = log.read()[-2000:]
+        raise RuntimeError(f"{text.command_line(argv, SHELL_VARIABLES)} ended with exit status {status}:\n{tail}")
+    (run_dir,) = set(os.listdir(logdir)) - before
+    return os.path.join(logdir, run_dir)
+
+
+def kept_run(source, parent):
+    """The newest run directory of ``source`` under ``parent/<name>`` (for --runs-from)."""
+    logdir = os.path.join(parent, source.name)
+    found = sorted(os.listdir(logdir), key=lambda name: os.path.getmtime(os.path.join(logdir, name))) \
+        if os.path.isdir(logdir) else []
+    if not found:
+        raise UsageError(f"argument --runs-from: no run directory of {source.name!r} in {logdir!r}")
+    return os.path.join(logdir, found[-1])
+
+
+def collect(settings, quick, parent):
+    """(source, command line shown, run directory) of every source: run now, or kept under --runs-from."""
+    found = []
+    for k, source in enumerate(SOURCES, start=1):
+        argv = source.argv + (source.quick if quick else ())
+        shown = text.command_line(argv, SHELL_VARIABLES)
+        if settings.runs_from:
+            run_dir = kept_run(source, parent)
+        else:
+            print(f"[{k}/{len(SOURCES)}] {shown}", flush=True)
+            start = time.perf_counter()
+            run_dir = run_source(source, argv, parent)
+            print(f"      done in {time.perf_counter() - start:.0f} s", flush=True)
+        found.append((source, shown, run_dir))
+    return found
+
+
+def main(command, settings):
+    """Runs every source (or reads them from --runs-from), then renders RESULTS.md and copies the figures; both
+    are written only when every command succeeded and the template is filled. Returns the exit status."""
+    check(settings)
+    quick = settings.quick == "yes"
+    kept = settings.runs_from or settings.logdir
+    parent = kept or tempfile.mkdtemp(prefix="amsgrad-results-")
+    start = time.perf_counter()
+    try:
+        found = collect(settings, quick, parent)
+        values = {"quick_note": text.QUICK_NOTE if quick else "", "tolerance": text.TOLERANCE,
+                  "shell": SHELL_VARIABLES}
+        for source, shown, run_dir in found:
+            values[source.name] = text.namespace(command=shown, **source.statements(text.load_run(run_dir)))
+        with open(settings.template) as f:
+            page = text.render(f.read(), values)
+        docs = os.path.join(settings.out, "docs")
+        os.makedirs(docs, exist_ok=True)
+        for source, _, run_dir in found:
+            for name, target in source.figures:
+                shutil.copyfile(os.path.join(run_dir, name), os.path.join(docs, target))
+        path = os.path.join(settings.out, "RESULTS.md")
+        with open(path, "w") as f:
+            f.write(page)
+    except KeyboardInterrupt:
+        print("interrupted: RESULTS.md and docs/ are unchanged" + (f"; the runs are in {parent}" if kept else ""),
+              file=sys.stderr)
+        return 130
+    except (RuntimeError, ValueError) as error:
+        print(f"results: {error}" + (f"\nthe runs are in {parent}" if kept else ""), file=sys.stderr)
+        return 1
+    finally:
+        if not kept:
+            shutil.rmtree(parent, ignore_errors=True)
+    print(f"wrote {path} and {sum(len(s.figures) for s in SOURCES)} figures in {docs} "
+          f"({len(SOURCES)} commands, {time.perf_counter() - start:.0f} s)")
+    return 0

@@ -1,0 +1,94 @@
+"""Where the wall time of a default problem command goes: ``python -m amsgrad_repro.commands.startup online`` runs
+``problem.main`` at its defaults in this fresh process and prints the wall and CPU seconds of each phase as JSON
+(CPU: ``time.process_time``, every thread of the process).
+
+The imports are timed first, in the order the command needs them; then the phases of the run are timed by wrapping
+the functions that do them. ``rest`` is what the command spends outside the named phases (run directory, opening and
+closing the event files, trajectory records, stdout). The bench harness (``commands.bench``) runs this module in a
+subprocess per repeat.
+"""
+
+import contextlib
+import importlib
+import io
+import json
+import sys
+import tempfile
+import time
+
+IMPORTS = {
+    "import torch": "torch",
+    "import torchbearer and the problems": "amsgrad_repro.experiment",
+    "import numba, tensorboardX and the fused engine": "amsgrad_repro.engines.fused",
+    "import matplotlib": "amsgrad_repro.reports.figure1",
+}
+CACHE_LOAD = "numba cache load (first kernel call)"
+STEPPING = "stepping (draws and kernel)"
+
+
+def profile(command, **overrides):
+    """{phase: [wall seconds, CPU seconds]} of ``problem.main(command, RunSettings(**overrides))``, after importing
+    what it needs.
+
+    The wrapped functions are restored afterwards, so a test can call this in its own process.
+    """
+    seconds = {}  # phase: [wall, CPU]
+
+    def add(phase, wall_start, cpu_start):
+        total = seconds.setdefault(phase, [0.0, 0.0])
+        total[0] += time.perf_counter() - wall_start
+        total[1] += time.process_time() - cpu_start
+
+    for phase, module in IMPORTS.items():
+        wall, cpu = time.perf_counter(), time.process_time()
+        importlib.import_module(module)
+        add(phase, wall, cpu)
+
+    from ..engines import events, fused, kernels
+    from . import problem
+    from .settings import RunSettings
+
+    originals = []
+
+    def timed(owner, name, phase, once=False):
+        """Wraps ``owner.name`` so that its calls add to ``seconds[phase]`` (only its first call with ``once``)."""
+        function = getattr(owner, name)
+        originals.append((owner, name, function))
+
+        def wrapper(*args, **kwargs):
+            if once and phase in seconds:
+                return function(*args, **kwargs)
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                add(phase, wall, cpu)
+
+        setattr(owner, name, wrapper)
+
+    timed(fused, "hyperparameters", "hyperparameters (optim.groups)")
+    timed(fused.Batch, "draws", STEPPING)
+    timed(fused.Batch, "step", STEPPING)
+    timed(kernels, "advance", CACHE_LOAD, once=True)
+    timed(events.EventFile, "write", "TensorBoard scalars")  # the cards below write with write_summaries
+    timed(problem, "describe_trajectories", "TensorBoard cards (hparams, table, figure image)")
+    timed(problem, "figure1", "figure (draw and save)")
+    for name in ("write_summary", "write_seed_bands", "format_table"):
+        timed(problem, name, "summary.json and table")
+    try:
+        with tempfile.TemporaryDirectory() as logdir:
+            wall, cpu = time.perf_counter(), time.process_time()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                problem.main(command, RunSettings(logdir=logdir, **overrides))
+            total = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        for owner, name, function in originals:
+            setattr(owner, name, function)
+    for k in (0, 1):
+        seconds[STEPPING][k] -= seconds[CACHE_LOAD][k]  # the first chunk's steps count as cache load (about 1 ms)
+    seconds["rest"] = [total[k] - sum(v[k] for p, v in seconds.items() if p not in IMPORTS) for k in (0, 1)]
+    return seconds
+
+
+if __name__ == "__main__":
+    print(json.dumps(profile(sys.argv[1])))

@@ -1,0 +1,219 @@
+"""RESULTS.md from the data: each computed statement follows small fixture runs, the real template renders from
+real tiny runs, a re-run writes the same bytes, and bad flags exit 2."""
+
+import csv
+import hashlib
+import json
+import os
+
+import pytest
+
+from amsgrad_repro.commands import results
+from amsgrad_repro.reports.phase_text import phase_diagram
+from amsgrad_repro.reports import results_text as text
+from conftest import run_main
+
+BETA2 = (0.99999, 0.9999, 0.999, 0.99, 0.9)  # 1 - beta2 = 1e-5 .. 1e-1, increasing
+ONLINE = {"class": "Online", "optimum": -1.0, "mean_coefficient": 10 / 101, "domain": [-1.0, 1.0]}
+
+
+def write_run(run_dir, summary, **tables):
+    """A fixture run directory: summary.json and one CSV per table ({name: list of row dicts})."""
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "summary.json"), "w") as f:
+        json.dump(summary, f)
+    for name, rows in tables.items():
+        with open(os.path.join(run_dir, f"{name}.csv"), "w", newline="") as f:
+            writer = csv.DictWriter(f, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return text.load_run(run_dir)
+
+
+def sweep_run(tmp_path, grid):
+    """A one-lr sweep: ``grid`` maps beta1 to its final x per beta2 of ``BETA2``."""
+    rows = [{"beta1": b1, "beta2": b2, "lr": 0.01, "seed": 0, "final_x": x, "average_regret": 0.1}
+            for b1, xs in grid.items() for b2, x in zip(BETA2, xs)]
+    summary = {"settings": {"steps": 1000, "seed": 0}, "problem": ONLINE}
+    return phase_diagram(write_run(tmp_path / "sweep", summary, sweep=rows))
+
+
+CLEAN = [-0.99, -0.95, 0.98, 1.0, 1.0]  # x <= 0 up to 1 - beta2 = 1e-4, x > 0 from 1e-3
+
+
+def test_a_row_that_converges_early_is_an_exception_and_moves_the_grid_statement(tmp_path):
+    phase = sweep_run(tmp_path, {0.0: CLEAN, 0.3: CLEAN, 0.6: CLEAN, 0.9: [-1.0, -0.99, -0.9, -0.4, 0.9]})
+    assert phase["common"] == ("3 of the 4 β1 rows (β1 = 0 to 0.6, 3 rows) share one pattern: "
+                               "x ≤ 0 for 1 − β2 ≤ 1.0e−4; x > 0 for 1 − β2 ≥ 1.0e−3")
+    assert phase["n_exceptions"] == 1
+    assert phase["exceptions"] == "  - β1 = 0.9: x ≤ 0 for 1 − β2 ≤ 1.0e−2; x > 0 at 1 − β2 = 1.0e−1."
+    # Every beta1 is above 0 only from the exception's boundary on, and at or below 0 up to the common one.
+    assert phase["fail"] == ("For every β1 of the grid, Adam's final x is above 0 (the wrong half) at every "
+                             "1 − β2 ≥ 1.0e−1 (β2 ≤ 0.9). In that region 4 of the 4 cells end within 0.1 of the "
+                             "worst point +1; the lowest x there is +0.900 (β1 = 0.9, β2 = 0.9).")
+    assert phase["converge"] == ("For every β1 of the grid, Adam's final x is at or below 0 at every 1 − β2 ≤ 1.0e−4 "
+                                 "(β2 ≥ 0.9999). There the final x lies between −1.00 and −0.95, and 8 of the 8 "
+                                 "cells end within 0.1 of x* = −1; the highest x, −0.95, is at β1 = 0, β2 = 0.9999.")
+    assert phase["threshold"] == "between β2 = 0.999 and 0.9999"
+
+    clean = sweep_run(tmp_path / "clean", {0.0: CLEAN, 0.3: CLEAN, 0.6: CLEAN, 0.9: CLEAN})
+    assert clean["n_exceptions"] == 0 and clean["exceptions"] == "  - none: every row has the common pattern."
+    assert "at every 1 − β2 ≥ 1.0e−3 (β2 ≤ 0.999)." in clean["fail"]
+
+
+def test_a_row_that_switches_sides_twice_is_listed_run_by_run(tmp_path):
+    phase = sweep_run(tmp_path, {0.0: CLEAN, 0.5: CLEAN, 0.9: [-0.99, 0.5, 0.7, -0.3, 1.0]})
+    assert phase["exceptions"] == ("  - β1 = 0.9: x ≤ 0 at 1 − β2 = 1.0e−5; x > 0 for 1 − β2 from 1.0e−4 to 1.0e−3; "
+                                   "x ≤ 0 at 1 − β2 = 1.0e−2; x > 0 at 1 − β2 = 1.0e−1.")
+    assert phase["converge"].startswith("For every β1 of the grid, Adam's final x is at or below 0 at every "
+                                        "1 − β2 ≤ 1.0e−5 (β2 ≥ 0.99999).")
+    assert "above 0 (the wrong half) at every 1 − β2 ≥ 1.0e−1" in phase["fail"]
+    # The issue's case: a cell at -0.47 next to x* must widen the reported range, not be rounded into it.
+    low = sweep_run(tmp_path / "low", {0.0: [-0.99, -0.47, 1.0, 1.0, 1.0], 0.5: CLEAN})
+    assert "between −0.99 and −0.47, and 3 of the 4 cells" in low["converge"]
+
+
+def test_a_row_that_ends_below_0_at_the_largest_one_minus_beta2_is_named_in_the_grid_statement(tmp_path):
+    phase = sweep_run(tmp_path, {0.0: CLEAN, 0.5: CLEAN, 0.9: [-1.0, -0.9, 1.0, 1.0, -0.5]})
+    assert phase["fail"].startswith("For every β1 of the grid except β1 = 0.9, which ends at or below 0 at the "
+                                    "largest 1 − β2, Adam's final x is above 0 (the wrong half) at every "
+                                    "1 − β2 ≥ 1.0e−3 (β2 ≤ 0.999).")
+    assert phase["exceptions"] == ("  - β1 = 0.9: x ≤ 0 for 1 − β2 ≤ 1.0e−4; x > 0 for 1 − β2 from 1.0e−3 to "
+                                   "1.0e−2; x ≤ 0 at 1 − β2 = 1.0e−1.")
+    none = sweep_run(tmp_path / "none", {0.0: [-1.0] * 5})
+    assert none["fail"] == "No β1 of the grid ends above 0 at the largest 1 − β2."
+    assert none["threshold"] == "not a single switch from ≤ 0 to > 0"
+
+
+def leaderboard_run(tmp_path, tails):
+    """A compare leaderboard on the online problem: {optimizer: (tail x, R_T/T)}, sorted by R_T/T as compare does."""
+    rows = [{"optimizer": name, "engine": "torchbearer" if name == "adashift" else "fused", "final_x": tail,
+             "distance_to_optimum": abs(tail + 1), "average_regret": regret, "converged": abs(tail + 1) <= 0.1,
+             "tail_x": tail} for name, (tail, regret) in sorted(tails.items(), key=lambda kv: kv[1][1])]
+    summary = {"settings": {"steps": 100, "lr": 0.02, "seed": 0, "betas": [0.9, 0.99], "problem": "online",
+                            "scale": None, "C": None, "period": None, "p": None}, "problem": ONLINE}
+    return text.leaderboard(write_run(tmp_path, summary, leaderboard=rows))
+
+
+ZOO = {"adam": (0.99, 0.3), "amsgrad": (-0.956, 0.69), "adamx": (-0.956, 0.7), "sgd": (0.89, 0.8),
+       "adagrad": (-0.01, 0.1), "adashift": (-0.919, 0.75)}
+
+
+def test_the_count_of_optimizers_that_reach_x_star_follows_the_rows(tmp_path):
+    zoo = leaderboard_run(tmp_path / "a", ZOO)
+    assert (zoo["n_reached"], zoo["n_at_worst"], zoo["n_elsewhere"]) == (3, 1, 2)
+    assert zoo["reached"] == "`amsgrad` and `adamx` (−0.956) and `adashift` (−0.919)"
+    assert zoo["at_worst"] == "`adam` (+0.990)"
+    assert zoo["engines"] == "5 of the 6 run on the fused engine, and `adashift` on torchbearer (no fused kernel)"
+    assert zoo["first"] == ("`adagrad` ranks first by R_T/T (0.1) although its tail mean is −0.01: the ranking is by "
+                            "R_T/T over all steps, which still holds the early transient, not by the verdict. The "
+                            "best-ranked optimizer that reached x* is `amsgrad` (0.69)")
+    changed = leaderboard_run(tmp_path / "b", {**ZOO, "adam": (-0.95, 0.3)})
+    assert (changed["n_reached"], changed["n_at_worst"]) == (4, 0)
+    assert "`adam` (−0.950)" in changed["reached"] and changed["at_worst"] == "none"
+    # SGD's step lr*g on the online problem: 0.02*1010 for a large gradient, 0.02*10 for a small one.
+    steps = zoo["sgd_steps"]
+    assert (steps.large, steps.small, steps.back, steps.per_period) == (pytest.approx(20.2), 0.2, 10, 100)
+
+
+def test_seed_statements_name_the_seeds_that_missed(tmp_path):
+    tails = {"adam": [0.99, 0.98, 0.985], "amsgrad": [-0.97, -0.69, -0.95]}
+    runs = [{"optimizer": name, "seed": k, "final_x": t, "tail_mean_x": t, "final_average_regret": 0.4 + 0.01 * k}
+            for name, ts in tails.items() for k, t in enumerate(ts)]
+    summary = {"settings": {"steps": 100, "lr": 0.001, "seed": 0, "betas": [0.9, 0.99]},
+               "problem": {**ONLINE, "mean_coefficient": 0.2}, "runs": runs}
+    seeds = text.seeds(write_run(tmp_path, summary))
+    assert (seeds["n"], seeds["first"], seeds["last"], seeds["worst_regret"]) == (3, 0, 2, 0.4)
+    assert seeds["opt"]["adam"].at_worst == 3 and seeds["opt"]["amsgrad"].reached == 2
+    assert seeds["opt"]["amsgrad"].misses == "Seed 1 did not (tail mean −0.69)."
+    assert seeds["opt"]["adam"].misses == "Seeds 0, 1 and 2 did not (tail means +0.99, +0.98 and +0.98)."
+
+
+def test_figure2_reports_each_optimizers_best_grid_point(tmp_path):
+    runs = [{"optimizer": name, "lr": lr, "beta2": b2, "final": {"train_loss": loss, "train_acc": 0.9}}
+            for name, lr, b2, loss in [("adam", 0.1, 0.99, 0.2), ("adam", 0.1, 0.999, 0.3),
+                                       ("amsgrad", 0.1, 0.99, 0.25), ("amsgrad", 0.1, 0.999, 0.15)]]
+    summary = {"settings": {"epochs": 2, "batch_size": 128}, "dataset": "digits", "train_examples": 1438,
+               "test_examples": 359, "iterations_per_epoch": 12, "runs": runs,
+               "best": {"adam": {"lr": 0.1, "beta2": 0.99, "train_loss": 0.2},
+                        "amsgrad": {"lr": 0.1, "beta2": 0.999, "train_loss": 0.15}}}
+    fig = text.figure2(write_run(tmp_path, summary))
+    assert fig["choice"] == "α = 0.1 for every optimizer, and β2 = 0.99 for `adam` and β2 = 0.999 for `amsgrad`"
+    assert fig["lower"] == "amsgrad" and fig["iterations"] == 24 and fig["opt"]["amsgrad"].train_loss == 0.15
+
+
+def test_render_names_a_missing_field_and_writes_minus_signs():
+    values = {"a": text.namespace(x=-0.5, opt={"adam": text.namespace(y=0.25)})}
+    assert text.render("{a.x:+.2f} {a.opt[adam].y:.0%} {{}}", values) == "−0.50 25% {}"
+    with pytest.raises(ValueError, match="nope"):
+        text.render("{a.nope}", values)
+
+
+def test_command_lines_show_a_shell_variable_for_its_value():
+    assert (text.command_line(("compare", "--optimizers", "adam,sgd", "--lr", "0.1"), {"Z": "adam,sgd"})
+            == "python -m amsgrad_repro compare --optimizers $Z --lr 0.1")
+
+
+def test_the_real_template_renders_from_tiny_runs_of_every_source(capsys, tmp_path):
+    """Every source's command at its --quick budget, in-process, then ``results --runs-from``: the template's fields
+    all exist, every figure is copied, and the page says it is a quick run."""
+    runs = tmp_path / "runs"
+    for source in results.SOURCES:
+        status, _, err = run_main(capsys, *source.argv, *source.quick, "--logdir", str(runs / source.name))
+        assert status == 0, err
+    out = tmp_path / "page"
+    status, stdout, err = run_main(capsys, "results", "--runs-from", str(runs), "--out", str(out), "--quick", "yes")
+    assert status == 0, err
+    page = (out / "RESULTS.md").read_text()
+    assert text.QUICK_NOTE in page and "{" not in page.replace("{}", "")
+    assert "python -m amsgrad_repro sweep --problem online --optimizer adam --beta1 lin:0:0.99:64" in page
+    figures = {target for source in results.SOURCES for _, target in source.figures}
+    assert figures == set(os.listdir(out / "docs"))
+    for name in figures:
+        assert f"(docs/{name})" in page
+
+
+def test_a_rerun_of_a_source_in_a_child_process_writes_the_same_bytes(capsys, tmp_path, monkeypatch):
+    source = results.Source("online", ("online", "--steps", "2000"), text.problem_run,
+                            (("figure.png", "figure1_online.png"),))
+    monkeypatch.setattr(results, "SOURCES", (source,))
+    template = tmp_path / "template.md"
+    template.write_text("{online.command}: adam {online.opt[adam].final_x:+.6f}, {online.opt[adam].verdict}\n")
+    digests = []
+    for k in range(2):
+        out = tmp_path / f"out{k}"
+        status, _, err = run_main(capsys, "results", "--template", str(template), "--out", str(out))
+        assert status == 0, err
+        page = (out / "RESULTS.md").read_text()
+        assert page.startswith("python -m amsgrad_repro online --steps 2000: adam ")
+        digests.append([hashlib.sha256((out / name).read_bytes()).hexdigest()
+                        for name in ("RESULTS.md", "docs/figure1_online.png")])
+    assert digests[0] == digests[1]
+    assert b"Software" not in (tmp_path / "out0/docs/figure1_online.png").read_bytes()
+
+
+def test_a_failing_command_stops_the_page_and_shows_its_output(capsys, tmp_path, monkeypatch):
+    source = results.Source("online", ("online", "--steps", "0"), text.problem_run)
+    monkeypatch.setattr(results, "SOURCES", (source,))
+    template = tmp_path / "template.md"
+    template.write_text("{online.command}\n")
+    status, _, err = run_main(capsys, "results", "--template", str(template), "--out", str(tmp_path / "out"))
+    assert status == 1
+    assert "python -m amsgrad_repro online --steps 0 ended with exit status 2" in err and "--steps" in err
+    assert not (tmp_path / "out" / "RESULTS.md").exists()
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--template", "no/such/template.md"], "--template"),
+    (["--runs-from", "no/such/dir"], "--runs-from"),
+    (["--quick", "maybe"], "--quick"),
+])
+def test_bad_input_exits_2_with_one_line_naming_the_flag(capsys, tmp_path, argv, flag):
+    status, _, err = run_main(capsys, "results", *argv, "--out", str(tmp_path / "out"))
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and flag in err
+
+
+def test_runs_from_and_logdir_together_exit_2(capsys, tmp_path):
+    status, _, err = run_main(capsys, "results", "--runs-from", str(tmp_path), "--logdir", str(tmp_path))
+    assert status == 2 and "--runs-from" in err and len(err.strip().splitlines()) == 1
