@@ -225,7 +225,8 @@ def test_a_stochastic_search_on_the_batched_engine_replays_with_its_seed(capsys,
 
 
 def test_ctrl_c_keeps_the_finished_rounds(capsys, tmp_path, monkeypatch):
-    """A real SIGINT inside the second round: the coarse grid's rows, map and summary are written, no replay."""
+    """A real SIGINT as the second round starts: it stops at its first chunk edge; the coarse grid's rows, map and
+    summary are written, and there is no replay."""
     evaluate, calls = fused.evaluate, []
 
     def evaluate_then_interrupt(*args, **kwargs):

@@ -58,8 +58,7 @@ def main(command, settings):
     label = describe(spec, settings)
     failure_map(os.path.join(run_dir, "failure_map.png"), settings.family, table.across, table.mean, table.tail_x,
                 table.order[0], where(worst, mean=False), settings.margin,
-                f"break {label} on the {settings.family} family, T = {settings.steps:,}: "
-                f"{len(table.tail_x):,} candidates")
+                f"break {label}\n{settings.family} family, T = {settings.steps:,}: {len(table.tail_x):,} candidates")
     print(verdict(label, worst))
     print(table.format_worst(SHOWN))
     replay = None
@@ -119,11 +118,14 @@ def run_rounds(search, candidates, evaluate, spec, settings, executor):
     try:
         while candidates is not None:
             label = f"round {len(rounds) + 1}/{search.plan.rounds + 1}: {len(candidates):,} candidates"
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             outcome = evaluate_round(executor, evaluate, spec, settings, candidates, label)
             search.record(outcome)
+            # cpu_seconds (this process's threads; not Ray's workers) tells the work apart from waiting on a shared
+            # machine
             rounds.append({"round": len(rounds), "candidates": len(candidates),
-                           "seconds": time.perf_counter() - start, "worst_tail_x": float(np.max(outcome.tail_x))})
+                           "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
+                           "worst_tail_x": float(np.max(outcome.tail_x))})
             candidates = search.propose()
     except RunInterrupted:  # the unfinished round is dropped; finished rounds are kept
         pass
