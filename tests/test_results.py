@@ -9,8 +9,9 @@ import os
 import pytest
 
 from amsgrad_repro.commands import results
+from amsgrad_repro.optim import registry
 from amsgrad_repro.reports.phase_text import phase_diagram
-from amsgrad_repro.reports import results_text as text
+from amsgrad_repro.reports import break_text, results_text as text
 from conftest import run_main
 
 BETA2 = (0.99999, 0.9999, 0.999, 0.99, 0.9)  # 1 - beta2 = 1e-5 .. 1e-1, increasing
@@ -130,7 +131,8 @@ def test_seed_statements_name_the_seeds_that_missed(tmp_path):
 
 
 def test_figure2_reports_each_optimizers_best_grid_point(tmp_path):
-    runs = [{"optimizer": name, "lr": lr, "beta2": b2, "final": {"train_loss": loss, "train_acc": 0.9}}
+    runs = [{"optimizer": name, "lr": lr, "beta2": b2,
+             "final": {"train_loss": loss, "train_acc": 0.9, "test_loss": 2 * loss, "test_acc": 0.8 + loss}}
             for name, lr, b2, loss in [("adam", 0.1, 0.99, 0.2), ("adam", 0.1, 0.999, 0.3),
                                        ("amsgrad", 0.1, 0.99, 0.25), ("amsgrad", 0.1, 0.999, 0.15)]]
     summary = {"settings": {"epochs": 2, "batch_size": 128}, "dataset": "digits", "train_examples": 1438,
@@ -140,6 +142,8 @@ def test_figure2_reports_each_optimizers_best_grid_point(tmp_path):
     fig = text.figure2(write_run(tmp_path, summary))
     assert fig["choice"] == "α = 0.1 for every optimizer, and β2 = 0.99 for `adam` and β2 = 0.999 for `amsgrad`"
     assert fig["lower"] == "amsgrad" and fig["iterations"] == 24 and fig["opt"]["amsgrad"].train_loss == 0.15
+    # The held-out numbers are those of the chosen grid point, not of another run of the same optimizer.
+    assert (fig["opt"]["adam"].test_acc, fig["opt"]["amsgrad"].test_loss) == (1.0, 0.3)
 
 
 def test_render_names_a_missing_field_and_writes_minus_signs():
@@ -217,3 +221,54 @@ def test_bad_input_exits_2_with_one_line_naming_the_flag(capsys, tmp_path, argv,
 def test_runs_from_and_logdir_together_exit_2(capsys, tmp_path):
     status, _, err = run_main(capsys, "results", "--runs-from", str(tmp_path), "--logdir", str(tmp_path))
     assert status == 2 and "--runs-from" in err and len(err.strip().splitlines()) == 1
+
+
+def break_run(tmp_path, optimizer, family, tail, betas=(0.9, 0.999), candidates=4401):
+    """A fixture ``break`` run directory whose worst candidate has tail x ``tail``."""
+    online = family == "online"
+    worst = {"family": family, "period": 125 if online else None, "p": None if online else 0.00891, "C": 125.751,
+             "scale": 1.0, "steps": 1000000, "tail_x": tail, "final_x": tail, "average_regret": 0.1,
+             "mean_coefficient": 0.0061, "breaks": tail >= 0, "stuck": tail >= 0.9, "replay": "python -m ..."}
+    summary = {"settings": {"optimizer": optimizer, "family": family, "betas": list(betas), "lr": 0.001,
+                            "steps": 1000000}, "candidates": candidates, "engine": "fused", "worst": worst}
+    found = break_text.search(write_run(tmp_path / f"{optimizer}-{family}", summary))
+    return text.namespace(command=f"python -m amsgrad_repro break --optimizer {optimizer} --family {family}", **found)
+
+
+def test_the_break_table_groups_optimizers_by_the_families_that_break_them(tmp_path):
+    tails = {"adam": (0.99, 0.5), "rmsprop": (0.95, -0.2), "adam-paper": (0.97, 0.98), "sgd": (-0.9, -0.95)}
+    searches = {(name, family): break_run(tmp_path, name, family, tail, betas=(0.9, 0.99 if name != "adam" else 0.999))
+                for name, pair in tails.items() for family, tail in zip(("online", "stochastic"), pair)}
+    table = break_text.table(searches)
+    rows = table["rows"].splitlines()
+    assert rows[0] == "| optimizer | betas | online family | stochastic family |"
+    assert rows[2] == ("| `adam` | β1 = 0.9, β2 = 0.999 | **stuck at +1**: tail x +0.99 at P = 125, C = 125.75 | "
+                       "**breaks**: tail x +0.50 at p = 0.0089, C = 125.8 |")
+    assert rows[3].startswith("| `rmsprop` | β2 = 0.99 | ")  # RMSprop reads no beta1
+    assert rows[5] == ("| `sgd` | — | no counterexample: tail x −0.90 at P = 125, C = 125.75 | "
+                       "no counterexample: tail x −0.95 at p = 0.0089, C = 125.8 |")
+    assert (table["both"], table["n_both"]) == ("`adam` and `adam-paper`", 2)
+    assert table["some"] == "`rmsprop` (online only)" and table["none"] == "`sgd`" and table["n"] == 4
+    assert table["candidates"] == "4,401 to 4,401" and len(table["commands"].splitlines()) == 8
+    lines = table["theorems"].splitlines()
+    assert lines[0] == ("- `adam` (β1 = 0.9 < √β2 = 0.9995): the search finds a counterexample in both families, as "
+                        "the theorems say exists.")
+    assert lines[2].startswith("- `rmsprop` (β1 = 0 < √β2 = 0.9950): the search finds none in the stochastic family")
+
+
+def test_the_break_rows_run_each_class_at_its_own_default_betas():
+    import inspect
+
+    import torch
+    import pytorch_optimizer
+
+    argv = {key: source.argv for key, source in results.BREAKS.items()}
+    assert argv[("adam", "online")] == ("break", "--optimizer", "adam", "--family", "online")
+    assert inspect.signature(torch.optim.RMSprop).parameters["alpha"].default == 0.99
+    assert argv[("rmsprop", "stochastic")][-2:] == ("--betas", "0.9,0.99")
+    assert inspect.signature(pytorch_optimizer.ADOPT).parameters["betas"].default == (0.9, 0.9999)
+    assert argv[("adopt", "online")][-2:] == ("--betas", "0.9,0.9999")
+    assert "--betas" not in argv[("sgd-momentum", "online")]  # momentum 0.9, not torch's 0 (that is sgd)
+    # Every optimizer in both families, but adashift, which break refuses (tests/test_break.py).
+    assert {family for _, family in argv} == {"online", "stochastic"}
+    assert {name for name, _ in argv} == {spec.name for spec in registry.SPECS} - {"adashift"}

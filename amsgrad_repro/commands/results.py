@@ -6,9 +6,10 @@ a child process (so it is exactly the command the page shows). Its run directory
 ``sweep.csv``, ``leaderboard.csv``) go through the statement function of ``reports.results_text`` named by the
 source, and the template reads the result as ``{<name>.<field>}``.
 
-Adding a section (the ``break`` search of issue 10, Figure 2 on mnist5k of issue 13): append a ``Source`` to
-``SOURCES`` with its command, its statement function (a new one in ``reports/``, or ``results_text.figure2`` for
-another Figure 2) and its figures, then write its text in the template where ``<!-- hook: ... -->`` marks the place,
+A statement over several sources (the break table) is a ``Table``: its function gets their namespaces.
+
+Adding a section: append a ``Source`` to ``SOURCES`` with its command, its statement function (a new one in
+``reports/``, or ``results_text.figure2`` for another Figure 2) and its figures, then write its text in the template,
 and add a fixture test of its statements to ``tests/test_results.py``.
 
 Determinism: every command has a fixed seed (``--seed`` defaults to 0) and runs with one OpenMP thread
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from ..errors import UsageError
 from ..optim import registry
 from ..presets import resolve
-from ..reports import results_text as text
+from ..reports import break_text, results_text as text
 from ..reports.phase_text import phase_diagram
 
 
@@ -46,6 +47,32 @@ ZOO = ",".join(spec.name for spec in registry.SPECS)
 QUICK_ZOO = ("--optimizers", "adam,amsgrad,sgd", "--steps", "2000")
 # Theorem 1: beta1 = 0 and beta2 = 1/(1 + C^2) make Adam converge to the worst point.
 THEOREM1_BETAS = f"0,{1 / (1 + resolve('theorem1')[1]['C'] ** 2):g}"
+
+# The break table: every registry optimizer, each family, at lr 1e-3 and T = 10^6 (the command's defaults) with the
+# betas its class defaults to. sgd-momentum keeps momentum 0.9: at torch's default 0 it would be the sgd row.
+BREAK_FAMILIES = ("online", "stochastic")
+BREAK_DEFAULT_BETAS = (0.9, 0.999)  # the break command's --betas default (torch.optim.Adam's)
+BREAK_FIGURES = ("adam", "amsgrad")  # the optimizers whose failure maps the page shows
+# adashift takes a max over the whole tensor, so `break` refuses it (exit 2, not coordinate-wise: a batch would not
+# be independent runs), and thousands of 10^6-step runs one by one through torch would take days.
+BREAK_LEFT_OUT = ("adashift",)
+
+
+def break_betas(spec):
+    """The ``--betas`` arguments of ``spec``'s row: its class's defaults, and the command's default for a beta the
+    class does not take (or defaults to 0: sgd-momentum); none where that is the command's default anyway."""
+    betas = tuple(default if isinstance(default, float) and default > 0 else fallback
+                  for default, fallback in zip(spec.build.default_betas(), BREAK_DEFAULT_BETAS))
+    return () if betas == BREAK_DEFAULT_BETAS else ("--betas", f"{betas[0]:g},{betas[1]:g}")
+
+
+BREAKS = {
+    (spec.name, family): Source(
+        f"break_{spec.name}_{family}", ("break", "--optimizer", spec.name, "--family", family, *break_betas(spec)),
+        break_text.search,
+        (("failure_map.png", f"failure_map_{spec.name}_{family}.png"),) if spec.name in BREAK_FIGURES else (),
+        quick=("--steps", "1000"))
+    for spec in registry.SPECS if spec.name not in BREAK_LEFT_OUT for family in BREAK_FAMILIES}
 
 SOURCES = (
     Source("online", ("online",), text.problem_run, (("figure.png", "figure1_online.png"),),
@@ -71,8 +98,26 @@ SOURCES = (
     Source("mlp_digits", ("mlp", "--dataset", "digits", "--lr", "0.001,0.01", "--beta2", "0.99,0.999",
                           "--epochs", "40"),
            text.figure2, (("figure2.png", "figure2_mlp_digits.png"),), quick=("--lr", "0.01", "--epochs", "1")),
-    # hook: issue 10 (`break`) and issue 13 (Figure 2 on mnist5k) append their sources here.
+    Source("logreg_mnist5k", ("logreg", "--dataset", "mnist5k", "--lr", "0.001,0.01,0.1", "--beta2", "0.99,0.999",
+                              "--epochs", "40"),
+           text.figure2, (("figure2.png", "figure2_logreg_mnist5k.png"),), quick=("--lr", "0.1", "--epochs", "1")),
+    Source("mlp_mnist5k", ("mlp", "--dataset", "mnist5k", "--lr", "0.001,0.01", "--beta2", "0.99,0.999",
+                           "--epochs", "40"),
+           text.figure2, (("figure2.png", "figure2_mlp_mnist5k.png"),), quick=("--lr", "0.01", "--epochs", "1")),
+    *BREAKS.values(),
 )
+
+
+@dataclass(frozen=True)
+class Table:
+    """Statements over several sources' statements (the break table)."""
+
+    name: str
+    sources: dict  # key -> Source
+    statements: object  # {key: that source's namespace} -> {field: value}
+
+
+TABLES = (Table("breaks", BREAKS, break_text.table),)
 
 SHELL_VARIABLES = {"Z": ZOO}  # the page shows the zoo once, as Z=..., and the commands as $Z
 
@@ -152,6 +197,9 @@ def main(command, settings):
                   "shell": SHELL_VARIABLES}
         for source, shown, run_dir in found:
             values[source.name] = text.namespace(command=shown, **source.statements(text.load_run(run_dir)))
+        for table in TABLES:
+            values[table.name] = text.namespace(**table.statements(
+                {key: values[source.name] for key, source in table.sources.items()}))
         with open(settings.template) as f:
             page = text.render(f.read(), values)
         docs = os.path.join(settings.out, "docs")

@@ -100,6 +100,17 @@ class Factory:
     def __call__(self, params, h):
         return self.optimizer_class()(params, **self.kwargs(h))
 
+    def default_betas(self):
+        """(β1, β2) at the class's own defaults, read from its signature (``betas``, or the keywords the betas are
+        renamed to); None for a beta the class does not take."""
+        import inspect
+
+        parameters = inspect.signature(self.optimizer_class()).parameters
+        found = list(parameters["betas"].default) if self.betas else [None, None]
+        for keyword, beta in self.renamed:
+            found[("beta1", "beta2").index(beta)] = parameters[keyword].default
+        return tuple(found)
+
 
 def _builder(library, cls_name, betas=True, renamed=(), **fixed):
     return Factory(library, cls_name, betas, tuple(renamed), tuple(fixed.items()))

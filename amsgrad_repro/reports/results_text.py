@@ -246,15 +246,15 @@ def _sgd_steps(lr, params, domain):
 
 def figure2(run):
     """A real-data command (``logreg``, ``mlp``): the data set, iterations, and per optimizer ``opt[name]`` at its
-    best grid point (lowest final training loss): ``lr``, ``beta2``, ``train_loss``, ``train_acc`` (a fraction);
+    best grid point (lowest final training loss): ``lr``, ``beta2``, ``train_loss``, ``train_acc``, and on the held-out
+    part ``test_loss`` and ``test_acc`` (accuracies as fractions);
     ``choice``: the grid's pick as a sentence; ``lower``: the optimizer with the lower final loss."""
     summary = run.summary
     opt = {}
     for name, best in summary["best"].items():
         (r,) = [r for r in summary["runs"]
                 if r["optimizer"] == name and r["lr"] == best["lr"] and r["beta2"] == best["beta2"]]
-        opt[name] = namespace(lr=best["lr"], beta2=best["beta2"], train_loss=r["final"]["train_loss"],
-                              train_acc=r["final"]["train_acc"])
+        opt[name] = namespace(lr=best["lr"], beta2=best["beta2"], **r["final"])
     def beta2(o):
         return "no β2" if o.beta2 is None else f"β2 = {o.beta2:g}"  # an optimizer that does not read β2
 

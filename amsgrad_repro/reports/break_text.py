@@ -1,0 +1,107 @@
+"""The ``break`` section of RESULTS.md: one search per registry optimizer and family, and the table of them.
+
+``search`` reads one ``break`` run directory (its ``summary.json``); ``table`` takes every search, keyed by
+(optimizer, family), and returns the Markdown table and the sentences that group the optimizers by outcome. The
+words follow the command's own verdict: a search *breaks* an optimizer when its worst candidate's tail x is ≥ 0 and
+finds it *stuck at the worst point* when that tail x is ≥ 0.9 (``commands.search``, ``summary.json``'s ``worst``).
+"""
+
+import math
+
+from ..optim import registry
+from .results_text import join, number
+
+
+def search(run):
+    """A ``break`` run: ``optimizer``, ``family``, ``betas`` (as run), ``lr``, ``steps``, ``candidates``,
+    ``engine``, and its worst candidate: ``tail_x``, ``breaks``, ``stuck``, ``period``, ``p``, ``C``,
+    ``mean_coefficient``, ``at`` (``P = 125, C = 125.8`` or ``p = 0.0089, C = 112``) and ``replay`` (its command)."""
+    summary = run.summary
+    settings, worst = summary["settings"], summary["worst"]
+    if worst["family"] == "online":
+        at = f"P = {worst['period']:,}, C = {worst['C']:.5g}"
+    else:
+        at = f"p = {worst['p']:.2g}, C = {worst['C']:.4g}"
+    return dict(optimizer=settings["optimizer"], family=worst["family"], betas=tuple(settings["betas"]),
+                lr=settings["lr"], steps=settings["steps"], candidates=summary["candidates"],
+                engine=summary["engine"], tail_x=worst["tail_x"], breaks=worst["breaks"], stuck=worst["stuck"],
+                period=worst["period"], p=worst["p"], C=worst["C"], mean_coefficient=worst["mean_coefficient"],
+                at=at, replay=worst["replay"])
+
+
+def outcome(found):
+    """One cell of the table: the verdict and the worst candidate."""
+    word = "**stuck at +1**" if found.stuck else "**breaks**" if found.breaks else "no counterexample"
+    return f"{word}: tail x {number(found.tail_x, '+.2f')} at {found.at}"
+
+
+def read_betas(name, betas):
+    """The betas an optimizer of the registry reads, as ``β1 = 0.9, β2 = 0.999`` (— for none)."""
+    uses = registry.get(name).uses
+    read = [f"{label} = {value:g}" for label, key, value in zip(("β1", "β2"), ("beta1", "beta2"), betas) if key in uses]
+    return ", ".join(read) or "—"
+
+
+# The registry's versions of the algorithm the paper's Theorems 1 to 3 are about: Adam (its Algorithm 1 with bias
+# correction and eps, as torch runs it), Algorithm 1 as printed, and RMSprop (beta1 = 0). Each theorem holds for any
+# beta1 < sqrt(beta2): some online (Theorems 1, 2) or stochastic (Theorem 3) problem makes it fail.
+THEOREM_OPTIMIZERS = ("adam", "adam-paper", "rmsprop")
+
+
+def theorems(opt):
+    """One sentence per optimizer of ``THEOREM_OPTIMIZERS``: its betas, whether β1 < √β2 holds, and whether the
+    searches found what the theorems say exists."""
+    lines = []
+    for name in THEOREM_OPTIMIZERS:
+        by_family = opt[name]
+        beta1, beta2 = next(iter(by_family.values())).betas
+        beta1 = beta1 if "beta1" in registry.get(name).uses else 0.0
+        holds = beta1 < math.sqrt(beta2)
+        condition = f"β1 = {beta1:g} {'<' if holds else '≥'} √β2 = {math.sqrt(beta2):.4f}"
+        found = [f for f, found in by_family.items() if found.breaks]
+        missed = [f for f in by_family if f not in found]
+        if not holds:
+            said = "the theorems say nothing here"
+        elif not missed:
+            said = "the search finds a counterexample in both families, as the theorems say exists"
+        else:
+            said = (f"the search finds none in the {join(missed)} family, where the theorems say one exists: it "
+                    "lies outside the searched range (P ≤ T/100, C/(P − 1) ≤ 100) or needs more than T steps")
+        lines.append(f"- `{name}` ({condition}): {said}.")
+    return "\n".join(lines)
+
+
+def table(searches):
+    """``searches``: {(optimizer, family): ``search`` fields as a namespace}, in the registry's order.
+
+    Returns ``rows`` (the Markdown table: optimizer, the betas it ran with, one column per family), ``both``,
+    ``some`` and ``none`` (the optimizers broken in both families, in one, in neither, as sentences), their counts
+    ``n_both``, ``n_some``, ``n_none``, ``n`` (optimizers), ``candidates`` (the range of candidates per search),
+    ``theorems`` (``theorems``), ``commands`` (the searches' command lines, one per line) and ``opt[name][family]``,
+    each search itself.
+    """
+    families = list(dict.fromkeys(family for _, family in searches))
+    opt = {}
+    for (name, family), found in searches.items():
+        opt.setdefault(name, {})[family] = found
+    header = "| optimizer | betas | " + " | ".join(f"{family} family" for family in families) + " |"
+    rows = [header, "|" + "---|" * (2 + len(families))]
+    for name, by_family in opt.items():
+        rows.append(f"| `{name}` | {read_betas(name, next(iter(by_family.values())).betas)} | "
+                    + " | ".join(outcome(by_family[family]) for family in families) + " |")
+    broken = {name: [f for f in families if by_family[f].breaks] for name, by_family in opt.items()}
+    both = [name for name, fams in broken.items() if len(fams) == len(families)]
+    some = [name for name, fams in broken.items() if 0 < len(fams) < len(families)]
+    none = [name for name, fams in broken.items() if not fams]
+    counts = [found.candidates for found in searches.values()]
+
+    def names(group, families_too=False):
+        if not group:
+            return "none"
+        return join(f"`{name}`" + (f" ({join(broken[name])} only)" if families_too else "") for name in group)
+
+    return dict(rows="\n".join(rows), both=names(both), some=names(some, True), none=names(none),
+                n_both=len(both), n_some=len(some), n_none=len(none), n=len(opt),
+                candidates=f"{min(counts):,} to {max(counts):,}", theorems=theorems(opt),
+                commands="\n".join(found.command for found in searches.values()),
+                opt=opt)
