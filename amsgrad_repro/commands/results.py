@@ -18,6 +18,7 @@ on one machine give the same bytes.
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,7 @@ class Source:
     """One command behind RESULTS.md."""
 
     name: str  # the template's namespace for it: {name.command}, {name.<statement>}
-    argv: tuple  # after ``python -m amsgrad_repro``
+    argv: object  # after ``python -m amsgrad_repro``: a tuple, or a function of the earlier sources' statements
     statements: object  # reports function: Run (results_text.load_run) -> {field: value}
     figures: tuple = ()  # (file in the run directory, file name under docs/)
     quick: tuple = ()  # appended under --quick; argparse keeps the last value of a repeated flag
@@ -73,6 +74,29 @@ BREAKS = {
         (("failure_map.png", f"failure_map_{spec.name}_{family}.png"),) if spec.name in BREAK_FIGURES else (),
         quick=("--steps", "1000"))
     for spec in registry.SPECS if spec.name not in BREAK_LEFT_OUT for family in BREAK_FAMILIES}
+# The verdict is taken at T. Slow or stuck: each worst stochastic candidate re-run for 10 T by the problem command
+# (its replay line with 10 T steps), and the same searches at 10 T.
+LONGER = 10
+
+
+def replay_longer(name):
+    """The argv of the worst stochastic candidate of ``name``'s search, replayed for ``LONGER`` times its steps."""
+
+    def argv(values):
+        words = shlex.split(values[f"break_{name}_stochastic"].replay)[3:]  # after python -m amsgrad_repro
+        steps = words.index("--steps") + 1
+        words[steps] = str(int(words[steps]) * LONGER)
+        return tuple(words)
+
+    return argv
+
+
+BREAKS_LONGER = tuple(
+    source for name in BREAK_FIGURES for source in (
+        Source(f"replay_{name}_stochastic_longer", replay_longer(name), text.problem_run),
+        Source(f"break_{name}_stochastic_longer",
+               ("break", "--optimizer", name, "--family", "stochastic", "--steps", str(LONGER * 10**6)),
+               break_text.search, quick=("--steps", "1000"))))
 
 SOURCES = (
     Source("online", ("online",), text.problem_run, (("figure.png", "figure1_online.png"),),
@@ -105,6 +129,7 @@ SOURCES = (
                            "--epochs", "40"),
            text.figure2, (("figure2.png", "figure2_mlp_mnist5k.png"),), quick=("--lr", "0.01", "--epochs", "1")),
     *BREAKS.values(),
+    *BREAKS_LONGER,
 )
 
 
@@ -166,11 +191,12 @@ def kept_run(source, parent):
     return os.path.join(logdir, found[-1])
 
 
-def collect(settings, quick, parent):
-    """(source, command line shown, run directory) of every source: run now, or kept under --runs-from."""
+def collect(settings, quick, parent, values):
+    """(source, run directory) of every source, run now or kept under --runs-from; each source's statements go into
+    ``values`` as soon as it has run, so that a later source's command can follow them (``Source.argv``)."""
     found = []
     for k, source in enumerate(SOURCES, start=1):
-        argv = source.argv + (source.quick if quick else ())
+        argv = (source.argv(values) if callable(source.argv) else source.argv) + (source.quick if quick else ())
         shown = text.command_line(argv, SHELL_VARIABLES)
         if settings.runs_from:
             run_dir = kept_run(source, parent)
@@ -179,7 +205,8 @@ def collect(settings, quick, parent):
             start = time.perf_counter()
             run_dir = run_source(source, argv, parent)
             print(f"      done in {time.perf_counter() - start:.0f} s", flush=True)
-        found.append((source, shown, run_dir))
+        values[source.name] = text.namespace(command=shown, **source.statements(text.load_run(run_dir)))
+        found.append((source, run_dir))
     return found
 
 
@@ -192,11 +219,9 @@ def main(command, settings):
     parent = kept or tempfile.mkdtemp(prefix="amsgrad-results-")
     start = time.perf_counter()
     try:
-        found = collect(settings, quick, parent)
         values = {"quick_note": text.QUICK_NOTE if quick else "", "tolerance": text.TOLERANCE,
-                  "shell": SHELL_VARIABLES}
-        for source, shown, run_dir in found:
-            values[source.name] = text.namespace(command=shown, **source.statements(text.load_run(run_dir)))
+                  "shell": SHELL_VARIABLES, "longer": LONGER}
+        found = collect(settings, quick, parent, values)
         for table in TABLES:
             values[table.name] = text.namespace(**table.statements(
                 {key: values[source.name] for key, source in table.sources.items()}))
@@ -204,7 +229,7 @@ def main(command, settings):
             page = text.render(f.read(), values)
         docs = os.path.join(settings.out, "docs")
         os.makedirs(docs, exist_ok=True)
-        for source, _, run_dir in found:
+        for source, run_dir in found:
             for name, target in source.figures:
                 shutil.copyfile(os.path.join(run_dir, name), os.path.join(docs, target))
         path = os.path.join(settings.out, "RESULTS.md")

@@ -7,26 +7,35 @@ finds it *stuck at the worst point* when that tail x is ≥ 0.9 (``commands.sear
 """
 
 import math
+from types import SimpleNamespace
 
 from ..optim import registry
 from .results_text import join, number
 
 
+EDGE = 1.5  # a worst candidate whose P (or 1/p) is within this factor of the largest searched is at the rare edge
+
+
 def search(run):
     """A ``break`` run: ``optimizer``, ``family``, ``betas`` (as run), ``lr``, ``steps``, ``candidates``,
     ``engine``, and its worst candidate: ``tail_x``, ``breaks``, ``stuck``, ``period``, ``p``, ``C``,
-    ``mean_coefficient``, ``at`` (``P = 125, C = 125.8`` or ``p = 0.0089, C = 112``) and ``replay`` (its command)."""
+    ``mean_coefficient``, ``at`` (``P = 125, C = 125.8`` or ``p = 0.0089, C = 112``), ``replay`` (its command) and
+    ``outcome`` (the verdict and the worst candidate, as the table's cell), and ``at_edge``: whether its P (or 1/p)
+    is within ``EDGE`` times the largest the search allowed (T/100: the rarest big gradient)."""
     summary = run.summary
     settings, worst = summary["settings"], summary["worst"]
     if worst["family"] == "online":
         at = f"P = {worst['period']:,}, C = {worst['C']:.5g}"
     else:
         at = f"p = {worst['p']:.2g}, C = {worst['C']:.4g}"
-    return dict(optimizer=settings["optimizer"], family=worst["family"], betas=tuple(settings["betas"]),
+    rarity = worst["period"] if worst["family"] == "online" else 1.0 / worst["p"]
+    fields = dict(optimizer=settings["optimizer"], family=worst["family"], betas=tuple(settings["betas"]),
+                  at_edge=rarity * EDGE >= summary["space"]["rarity"][1],
                 lr=settings["lr"], steps=settings["steps"], candidates=summary["candidates"],
                 engine=summary["engine"], tail_x=worst["tail_x"], breaks=worst["breaks"], stuck=worst["stuck"],
                 period=worst["period"], p=worst["p"], C=worst["C"], mean_coefficient=worst["mean_coefficient"],
                 at=at, replay=worst["replay"])
+    return dict(fields, outcome=outcome(SimpleNamespace(**fields)))
 
 
 def outcome(found):
@@ -77,7 +86,8 @@ def table(searches):
     Returns ``rows`` (the Markdown table: optimizer, the betas it ran with, one column per family), ``both``,
     ``some`` and ``none`` (the optimizers broken in both families, in one, in neither, as sentences), their counts
     ``n_both``, ``n_some``, ``n_none``, ``n`` (optimizers), ``candidates`` (the range of candidates per search),
-    ``theorems`` (``theorems``), ``commands`` (the searches' command lines, one per line) and ``opt[name][family]``,
+    ``edge`` (how many counterexamples per family sit at the rare edge, as a sentence), ``theorems`` (``theorems``),
+    ``commands`` (the searches' command lines, one per line) and ``opt[name][family]``,
     each search itself.
     """
     families = list(dict.fromkeys(family for _, family in searches))
@@ -88,12 +98,17 @@ def table(searches):
     rows = [header, "|" + "---|" * (2 + len(families))]
     for name, by_family in opt.items():
         rows.append(f"| `{name}` | {read_betas(name, next(iter(by_family.values())).betas)} | "
-                    + " | ".join(outcome(by_family[family]) for family in families) + " |")
+                    + " | ".join(by_family[family].outcome for family in families) + " |")
     broken = {name: [f for f in families if by_family[f].breaks] for name, by_family in opt.items()}
     both = [name for name, fams in broken.items() if len(fams) == len(families)]
     some = [name for name, fams in broken.items() if 0 < len(fams) < len(families)]
     none = [name for name, fams in broken.items() if not fams]
     counts = [found.candidates for found in searches.values()]
+    broken_at_edge = {family: sum(1 for (_, f), found in searches.items() if f == family and found.breaks
+                                  and found.at_edge) for family in families}
+    broken_total = {family: sum(1 for (_, f), found in searches.items() if f == family and found.breaks)
+                    for family in families}
+    edge = join(f"{broken_at_edge[f]} of the {broken_total[f]} {f} counterexamples" for f in families)
 
     def names(group, families_too=False):
         if not group:
@@ -103,5 +118,5 @@ def table(searches):
     return dict(rows="\n".join(rows), both=names(both), some=names(some, True), none=names(none),
                 n_both=len(both), n_some=len(some), n_none=len(none), n=len(opt),
                 candidates=f"{min(counts):,} to {max(counts):,}", theorems=theorems(opt),
-                commands="\n".join(found.command for found in searches.values()),
+                commands="\n".join(found.command for found in searches.values()), edge=edge,
                 opt=opt)
