@@ -14,6 +14,7 @@ import signal
 import numpy as np
 import pytest
 
+from amsgrad_repro.commands import breaking
 from amsgrad_repro.commands.search import RATIO_MAX, Plan, Search, Space
 from amsgrad_repro.engines import batched, fused
 from amsgrad_repro.engines.reference import torch_loop
@@ -152,6 +153,8 @@ def invoke(capsys, *argv):
     (["--optimizer", "nope"], "--optimizer"),
     (["--optimizer", "pytorch_optimizer:Lamb"], "--optimizer"),  # not coordinate-wise
     (["--opt-args", "eps=-1"], "--opt-args"),
+    (["--confirm", "-1"], "--confirm"),
+    (["--confirm", "ten"], "--confirm"),
 ])
 def test_bad_input_exits_2_with_one_line_naming_the_flag(capsys, tmp_path, argv, flag):
     status, out, err = invoke(capsys, "--steps", "2000", *argv, "--out", str(tmp_path / "out"))
@@ -199,6 +202,17 @@ def test_adam_breaks_on_a_short_search_and_the_replay_reproduces_it(capsys, tmp_
     assert status == 0, err
     with open(os.path.join(only_run_dir(tmp_path / "again"), "summary.json")) as f:
         assert json.load(f)["runs"][0]["tail_mean_x"] == summary["replay"]["tail_x"]
+    # --confirm auto on the fused engine: the worst candidate for 10 T, which is the replay line at 10 T.
+    confirmed = worst["confirm"]
+    assert confirmed["steps"] == 50_000 and confirmed["stuck"] == (confirmed["tail_x"] >= 0.9)
+    assert lines[8] == (f"at T = 50,000 the worst candidate's tail x is {confirmed['tail_x']:+.2f} (at T = 5,000: "
+                        f"{worst['tail_x']:+.2f}): still " + ("stuck at the worst point" if confirmed["stuck"] else
+                                                              "in the wrong half"))
+    argv[argv.index("--steps") + 1] = "50000"
+    status, out, err = run_main(capsys, *argv[3:], "--logdir", str(tmp_path / "longer"))
+    assert status == 0, err
+    with open(os.path.join(only_run_dir(tmp_path / "longer"), "summary.json")) as f:
+        assert json.load(f)["runs"][0]["tail_mean_x"] == confirmed["tail_x"]
 
 
 def test_amsgrad_paper_does_not_break_on_the_same_search(capsys, tmp_path):
@@ -219,6 +233,7 @@ def test_a_stochastic_search_on_the_batched_engine_replays_with_its_seed(capsys,
         summary = json.load(f)
     assert summary["engine"] == "batched"
     assert summary["worst"]["period"] is None and summary["worst"]["replay"].endswith("--seed 7")
+    assert summary["worst"]["confirm"] is None and "--confirm auto skips it on the batched torch engine" in out
     assert abs(summary["replay"]["tail_x"] - summary["worst"]["tail_x"]) < 1e-5  # torchbearer replays the batch
     rows, _ = read_csv(os.path.join(run_dir, "break.csv"))
     assert {r["period"] for r in rows} == {""}
@@ -245,3 +260,16 @@ def test_ctrl_c_keeps_the_finished_rounds(capsys, tmp_path, monkeypatch):
     rows, _ = read_csv(os.path.join(run_dir, "break.csv"))
     assert {r["round"] for r in rows} == {"0"} and len(rows) == summary["candidates"]
     assert sorted(os.listdir(run_dir)) == ["break.csv", "failure_map.png", "summary.json"]
+
+
+def test_the_confirmation_line_tells_slow_from_stuck():
+    worst = {"steps": 1000, "tail_x": 0.96, "confirm": {"steps": 10_000, "tail_x": -0.5, "breaks": False,
+                                                        "stuck": False}}
+    assert breaking.confirmation(worst, 10, "auto") == (
+        "at T = 10,000 the worst candidate's tail x is -0.50 (at T = 1,000: +0.96): in the right half, so the "
+        "optimizer is slow on this candidate rather than stuck")
+    worst["confirm"] = {"steps": 10_000, "tail_x": 0.95, "breaks": True, "stuck": True}
+    assert breaking.confirmation(worst, 10, 10).endswith("+0.95 (at T = 1,000: +0.96): still stuck at the worst point")
+    worst["confirm"] = None
+    assert breaking.confirmation(worst, 0, 0) == "not confirmed at a longer T (--confirm 0)"
+    assert breaking.confirmation(worst, 10, "auto") == "not confirmed at a longer T: stopped by a signal"

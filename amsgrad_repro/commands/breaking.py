@@ -33,6 +33,8 @@ from .settings import RunSettings
 
 COLUMNS = ("family", "period", "p", "C", "scale", "steps", "tail_x", "final_x", "average_regret", "round")
 SHOWN = 5  # the worst candidates printed
+CONFIRM_AUTO = {"fused": 10, "batched": 0}  # --confirm auto: 10 T costs a second on the fused engine, many minutes
+# on the batched torch engine
 
 
 def main(command, settings):
@@ -61,6 +63,11 @@ def main(command, settings):
                 f"break {label}\n{settings.family} family, T = {settings.steps:,}: {len(table.tail_x):,} candidates")
     print(verdict(label, worst))
     print(table.format_worst(SHOWN))
+    factor = CONFIRM_AUTO[engine] if settings.confirm == "auto" else settings.confirm
+    worst["confirm"] = None
+    if factor and not STOP.requested:
+        worst["confirm"] = confirm(evaluate, spec, settings, table.candidate(table.order[0]), factor)
+    print(confirmation(worst, factor, settings.confirm))
     replay = None
     if not STOP.requested:
         replay = replay_worst(spec, settings, worst, run_dir)
@@ -71,6 +78,38 @@ def main(command, settings):
                   stuck=int(np.sum(table.tail_x >= STUCK)), worst=worst,
                   five_worst=[table.record(i, settings.steps) for i in table.order[:SHOWN]], replay=replay)
     return finish(run_dir, settings.logdir, files)
+
+
+def confirm(evaluate, spec, settings, candidate, factor):
+    """The worst candidate run for ``factor`` x T steps on the search's engine: {steps, tail_x, final_x, breaks,
+    stuck}, or None when a signal stopped it. Its first T steps are the search's run (the same draws)."""
+    steps = settings.steps * factor
+    progress = RoundProgress(f"confirm: the worst candidate for {steps:,} steps", steps)
+    try:
+        outcome = evaluate(spec, settings.hyper(), candidate, steps, settings.schedule, progress=progress)
+    except RunInterrupted:
+        return None
+    progress.bar.close()
+    tail = float(outcome.tail_x[0])
+    return {"steps": steps, "tail_x": tail, "final_x": float(outcome.final_x[0]), "breaks": tail >= 0,
+            "stuck": tail >= STUCK}
+
+
+def confirmation(worst, factor, asked):
+    """The stdout line that says what the longer run of the worst candidate showed, or why there was none."""
+    confirmed = worst["confirm"]
+    if confirmed is None:
+        if not factor:
+            return ("not confirmed at a longer T: --confirm auto skips it on the batched torch engine (--confirm 10 "
+                    "runs it)" if asked == "auto" else "not confirmed at a longer T (--confirm 0)")
+        return "not confirmed at a longer T: stopped by a signal"
+    found = (f"at T = {confirmed['steps']:,} the worst candidate's tail x is {confirmed['tail_x']:+.2f} "
+             f"(at T = {worst['steps']:,}: {worst['tail_x']:+.2f})")
+    if confirmed["stuck"]:
+        return f"{found}: still stuck at the worst point"
+    if confirmed["breaks"]:
+        return f"{found}: still in the wrong half"
+    return f"{found}: in the right half, so the optimizer is slow on this candidate rather than stuck"
 
 
 def check_settings(settings, space):
@@ -191,6 +230,12 @@ class Table:
         self.across = self.rarity if self.family == "online" else 1.0 / self.rarity
         self.tail_x = self.columns["tail_x"]
         self.order = worst_first(self.tail_x, self.mean)
+
+    def candidate(self, i):
+        """Candidate i alone, as ``Candidates`` of one."""
+        k = int(self.round[i])
+        j = i - int(np.searchsorted(self.round, k))
+        return self.candidates[k].part(j, j + 1)
 
     def record(self, i, steps):
         """Candidate i as a dict of the CSV columns (period or p as None where the family has none), with

@@ -27,6 +27,11 @@ def non_negative_int(text):
     return _checked(text, int, lambda v: v >= 0, "an integer >= 0")
 
 
+def confirm_factor(text):
+    """``auto``, or a whole number >= 0 (0: off)."""
+    return text if text == "auto" else _checked(text, int, lambda v: v >= 0, "auto or an integer >= 0")
+
+
 def positive_float(text):
     return _checked(text, float, lambda v: 0 < v < FLOAT32_MAX, "a positive number")
 

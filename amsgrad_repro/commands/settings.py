@@ -13,8 +13,8 @@ from ..realdata.datasets import DATASETS
 from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
-    beta, beta_list, beta_pair, choice, kernel_optimizer, non_negative_int, opt_args, optimizer_list, optimizer_name,
-    positive_float, positive_float_list, positive_int, probability, ray_address, yes_no,
+    beta, beta_list, beta_pair, choice, confirm_factor, kernel_optimizer, non_negative_int, opt_args, optimizer_list,
+    optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address, yes_no,
 )
 
 
@@ -133,6 +133,10 @@ class BreakSettings(Common):
     margin: float = setting(0.01, positive_float, "least mean coefficient of a candidate, in units of s: keeps x* = -1 "
                             "strict, so that slow is not mistaken for broken")
     scale: float = setting(1.0, positive_float, "s, fixed during the search: adaptive methods are nearly scale-free")
+    confirm: object = setting("auto", confirm_factor,
+                              "re-run the worst candidate for CONFIRM x T steps on the search's engine, to tell slow "
+                              "(it comes back) from stuck (it stays); auto: 10 on the fused engine, off on the batched "
+                              "torch engine (10 T torch steps take many minutes); 0: off")
 
     def hyper(self):
         return Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)
