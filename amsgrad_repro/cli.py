@@ -83,8 +83,11 @@ COMMANDS = {
         "own summary.json and CSV files. Two runs on one machine write the same bytes."),
     "bench": Command(
         cs.BenchSettings, "bench", "measure steps/s of every engine in one run (see BENCHMARKS.md)",
-        "Measure, in one run, steps/s of the seed-style setup, both engines and a plain loop, one logreg epoch on "
-        "digits, and the wall time of the default commands."),
+        "Measure, in one run: steps/s of the seed-style setup, the torchbearer engine and a plain loop; the fused "
+        "engine on one run and on a batch of runs (run-steps/s, and the ratio of the two); the 64 x 64 sweep; one "
+        "logreg epoch on digits; the wall and CPU time of the default commands and where it goes; the default break "
+        "search (fused, and with --break-search both the batched torch engine); and (--compile yes, the default) each kernel's "
+        "first-run compile time and SIMD lanes, in fresh processes."),
 }
 
 
