@@ -86,8 +86,8 @@ COMMANDS = {
         "Measure, in one run: steps/s of the seed-style setup, the torchbearer engine and a plain loop; the fused "
         "engine on one run and on a batch of runs (run-steps/s, and the ratio of the two); the 64 x 64 sweep; one "
         "logreg epoch on digits; the wall and CPU time of the default commands and where it goes; the default break "
-        "search (fused, and with --break-search both the batched torch engine); and (--compile yes, the default) each kernel's "
-        "first-run compile time and SIMD lanes, in fresh processes."),
+        "search (fused, and with --break-search both the batched torch engine); and (--compile yes, the default) "
+        "each kernel's first-run compile time and SIMD lanes, in fresh processes."),
 }
 
 
