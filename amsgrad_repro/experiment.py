@@ -17,8 +17,6 @@ from torch import nn
 from torchbearer.callbacks import on_step_training
 from torchbearer.metrics import Metric, to_dict
 
-from . import presets
-
 BLOCK = 4096  # steps of coefficients fetched at a time by the torchbearer path (and the size of one random draw)
 
 
@@ -141,15 +139,6 @@ def stochastic_coefficients(u, scale, C, p):
     −s. The arguments broadcast, as in ``online_coefficients``."""
     big, small = np.asarray(np.multiply(scale, C), np.float32), np.asarray(np.negative(scale), np.float32)
     return np.where(u < p, big, small)
-
-
-def make_problem(name, seed=0, **overrides):
-    """A fresh problem from a preset (``presets.PRESETS``), with ``overrides`` (scale, C, period or p) replacing its
-    values."""
-    family, params = presets.resolve(name, **overrides)
-    if family == "stochastic":
-        return Stochastic(seed=seed, **params)
-    return Online(**params)
 
 
 def average_regret(loss_sum, coef_sum, optimum, t):

@@ -1,4 +1,4 @@
-"""The named problems of the command line, by family and parameters; ``experiment.make_problem`` builds them.
+"""The named problems of the command line, by family and parameters; ``families.make_problem`` builds them.
 
 No torch here, so the CLI can list the presets without importing it.
 """

@@ -14,21 +14,24 @@ import signal
 import numpy as np
 import pytest
 
-from amsgrad_repro.commands import breaking
-from amsgrad_repro.commands.search import RATIO_MAX, Plan, Search, Space
+from amsgrad_repro.families import Candidates
+from amsgrad_repro.reports import break_lines
+from amsgrad_repro.runs.outcome import Outcome
+from amsgrad_repro.commands.search import RATIO_MAX, Budget, Search, Space
 from amsgrad_repro.engines import batched, fused
 from amsgrad_repro.engines.reference import torch_loop
 from amsgrad_repro.optim import registry
 from amsgrad_repro.optim.registry import Hyper
-from amsgrad_repro.runs.trajectory import auto_every, in_tail
+from amsgrad_repro.runs.trajectory import auto_every
+from amsgrad_repro.runs.verdict import in_tail
 from conftest import only_run_dir, run_main
 
-ONLINE = fused.Candidates("online", period=np.array([2, 101, 1000, 7]), C=np.array([1.5, 150.0, 5000.0, 6.5]),
+ONLINE = Candidates("online", period=np.array([2, 101, 1000, 7]), C=np.array([1.5, 150.0, 5000.0, 6.5]),
                           scale=np.array([1.0, 1.0, 2.0, 0.5]), p=np.full(4, np.nan))
 
 
 def stochastic(seed):
-    return fused.Candidates("stochastic", period=np.zeros(2, np.int64), C=np.array([101.0, 20.0]),
+    return Candidates("stochastic", period=np.zeros(2, np.int64), C=np.array([101.0, 20.0]),
                             scale=np.array([1.0, 3.0]), p=np.array([0.01, 0.06]), seed=seed)
 
 
@@ -44,7 +47,7 @@ def reference(candidates, name, hyper, steps, schedule="constant"):
         tails.append(x[logged].astype(np.float64).mean())
         finals.append(problem.x.item())
         regrets.append(regret[-1])
-    return np.stack(xs, axis=1), fused.Outcome(np.array(tails), np.array(finals), np.array(regrets))
+    return np.stack(xs, axis=1), Outcome(np.array(tails), np.array(finals), np.array(regrets))
 
 
 @pytest.mark.parametrize("candidates", [ONLINE, stochastic(3), stochastic(4)], ids=["online", "seed3", "seed4"])
@@ -69,10 +72,10 @@ def test_batched_engine_steps_like_per_run_torch_optim(name, schedule):
 
 def test_batched_outcome_does_not_depend_on_the_tiling():
     spec, hyper = registry.get("adam"), Hyper(lr=0.01, beta1=0.9, beta2=0.99)
-    candidates = fused.Candidates("stochastic", np.zeros(3, np.int64), np.array([101.0, 20.0, 400.0]), np.ones(3),
+    candidates = Candidates("stochastic", np.zeros(3, np.int64), np.array([101.0, 20.0, 400.0]), np.ones(3),
                                   np.array([0.01, 0.06, 0.003]), seed=1)
     whole = batched.evaluate(spec, hyper, candidates, 3000)
-    tiles = [batched.evaluate(spec, hyper, batched.take(candidates, rows), 3000) for rows in ([0], [1, 2])]
+    tiles = [batched.evaluate(spec, hyper, candidates.take(rows), 3000) for rows in ([0], [1, 2])]
     for field in ("tail_x", "final_x", "average_regret"):
         np.testing.assert_array_equal(getattr(whole, field), np.concatenate([getattr(o, field) for o in tiles]))
 
@@ -111,15 +114,16 @@ def test_every_candidate_keeps_the_margin_the_periods_and_the_ratio(family):
 
 def fake_evaluate(candidates):
     """A tail x with one peak inside the space, at rarity 300 and μ/s = 0.05, between the coarse grid's points."""
-    rarity = candidates.period if candidates.family == "online" else 1 / candidates.p
-    mean = (candidates.C - (rarity - 1)) / rarity if candidates.family == "online" else (
+    online = candidates.family.name == "online"
+    rarity = candidates.period if online else 1 / candidates.p
+    mean = (candidates.C - (rarity - 1)) / rarity if online else (
         candidates.p * candidates.C - (1 - candidates.p))
     tail = 1 - (np.log(rarity / 300)) ** 2 - (np.log(mean / 0.05)) ** 2
-    return fused.Outcome(tail, np.zeros(len(tail)), np.zeros(len(tail)))
+    return Outcome(tail, np.zeros(len(tail)), np.zeros(len(tail)))
 
 
 def run_search(seed, family="online"):
-    search = Search(Space(family, 100_000, 0.01, 1.0, 0), Plan(rarity=8, mean=8, rounds=2, per_round=64, top=4), seed)
+    search = Search(Space(family, 100_000, 0.01, 1.0, 0), Budget(rarity=8, mean=8, rounds=2, per_round=64, top=4), seed)
     proposed = []
     while (candidates := search.propose()) is not None:
         proposed.append(candidates)
@@ -232,7 +236,7 @@ def test_a_stochastic_search_on_the_batched_engine_replays_with_its_seed(capsys,
     with open(os.path.join(run_dir, "summary.json")) as f:
         summary = json.load(f)
     assert summary["engine"] == "batched"
-    assert summary["worst"]["period"] is None and summary["worst"]["replay"].endswith("--seed 7")
+    assert summary["worst"]["period"] is None and " --seed 7 " in summary["worst"]["replay"]
     assert summary["worst"]["confirm"] is None and "--confirm auto skips it on the batched torch engine" in out
     assert abs(summary["replay"]["tail_x"] - summary["worst"]["tail_x"]) < 1e-5  # torchbearer replays the batch
     rows, _ = read_csv(os.path.join(run_dir, "break.csv"))
@@ -265,11 +269,11 @@ def test_ctrl_c_keeps_the_finished_rounds(capsys, tmp_path, monkeypatch):
 def test_the_confirmation_line_tells_slow_from_stuck():
     worst = {"steps": 1000, "tail_x": 0.96, "confirm": {"steps": 10_000, "tail_x": -0.5, "breaks": False,
                                                         "stuck": False}}
-    assert breaking.confirmation(worst, 10, "auto") == (
+    assert break_lines.confirmation(worst, 10, "auto") == (
         "at T = 10,000 the worst candidate's tail x is -0.50 (at T = 1,000: +0.96): in the right half, so the "
         "optimizer is slow on this candidate rather than stuck")
     worst["confirm"] = {"steps": 10_000, "tail_x": 0.95, "breaks": True, "stuck": True}
-    assert breaking.confirmation(worst, 10, 10).endswith("+0.95 (at T = 1,000: +0.96): still stuck at the worst point")
+    assert break_lines.confirmation(worst, 10, 10).endswith("+0.95 (at T = 1,000: +0.96): still stuck at the worst point")
     worst["confirm"] = None
-    assert breaking.confirmation(worst, 0, 0) == "not confirmed at a longer T (--confirm 0)"
-    assert breaking.confirmation(worst, 10, "auto") == "not confirmed at a longer T: stopped by a signal"
+    assert break_lines.confirmation(worst, 0, 0) == "not confirmed at a longer T (--confirm 0)"
+    assert break_lines.confirmation(worst, 10, "auto") == "not confirmed at a longer T: stopped by a signal"

@@ -1,4 +1,4 @@
-"""Per-run problems on the fused engine: ``fused.Candidates`` and ``fused.evaluate`` against per-run torch.optim.
+"""Per-run problems on the fused engine: ``Candidates`` and ``fused.evaluate`` against per-run torch.optim.
 
 Tolerances as in test_engines: 1e-5 on x_t (torch's float32 sqrt is within one ulp, not correctly rounded), 1e-4
 on R_t/t (which sums x_t errors times |a_t|).
@@ -9,18 +9,19 @@ import pytest
 from numba import njit
 
 from amsgrad_repro.commands.settings import RunSettings
+from amsgrad_repro.families import Candidates
 from amsgrad_repro.engines import fused, kernels
 from amsgrad_repro.engines.reference import torch_loop
 from amsgrad_repro.optim import registry
 from amsgrad_repro.optim.registry import Hyper
-from amsgrad_repro.runs.trajectory import tail_x
+from amsgrad_repro.runs.verdict import tail_x
 
 STEPS = 20_000
 FAMILIES = {
     # (P, C, s): Theorem 1's problem, Figure 1's, a long period, a small scale; C > P − 1 keeps x* = −1
-    "online": fused.Candidates("online", period=np.array([3, 101, 400, 7]), C=np.array([3.0, 101.0, 420.0, 6.6]),
+    "online": Candidates("online", period=np.array([3, 101, 400, 7]), C=np.array([3.0, 101.0, 420.0, 6.6]),
                                scale=np.array([1.0, 10.0, 1.0, 0.25]), p=np.zeros(4)),
-    "stochastic": fused.Candidates("stochastic", period=np.ones(3, np.int64), C=np.array([101.0, 12.0, 2.5]),
+    "stochastic": Candidates("stochastic", period=np.ones(3, np.int64), C=np.array([101.0, 12.0, 2.5]),
                                    scale=np.array([10.0, 1.0, 3.0]), p=np.array([0.01, 0.09, 0.35]), seed=7),
 }
 HYPERS = [Hyper(lr=0.1, beta1=0.9, beta2=0.99), Hyper(lr=0.01, beta1=0.5, beta2=0.999),

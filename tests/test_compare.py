@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from amsgrad_repro import experiment
+from amsgrad_repro import families
 from amsgrad_repro.optim import registry
 from amsgrad_repro.reports import leaderboard as board
 from amsgrad_repro.optim.registry import Hyper
@@ -30,7 +30,7 @@ def leaderboard(run_dir):
 
 def plain_loop(name, steps, problem_name="online", seed=0, lr=0.02):
     """x_{T+1} and R_T/T of a plain torch.optim loop at compare's default lr and betas."""
-    problem = experiment.make_problem(problem_name, seed)
+    problem = families.make_problem(problem_name, seed)
     _, regret = torch_loop(problem, registry.get(name).build([problem.x], Hyper(lr, 0.9, 0.99)), steps)
     return problem.x.item(), regret[-1]
 

@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from amsgrad_repro import experiment
+from amsgrad_repro import families
 from amsgrad_repro.engines.reference import torch_loop
 from amsgrad_repro.optim import registry
 from amsgrad_repro.optim.registry import Hyper
@@ -23,7 +23,7 @@ FIRST_MOVE = {"adopt": (2, +1), "adashift": (11, +1)}
 
 def trajectory(name, hyper, steps=STEPS, problem="online"):
     """x_2, ..., x_{steps+1} on a fresh problem, from the plain reference loop."""
-    problem = experiment.make_problem(problem)
+    problem = families.make_problem(problem)
     xs, _ = torch_loop(problem, registry.get(name).build([problem.x], hyper), steps + 1)
     return xs[1:].tolist()
 

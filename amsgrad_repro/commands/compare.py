@@ -19,7 +19,7 @@ from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
 from ..reports.leaderboard import format_leaderboard, leaderboard, leaderboard_chart, write_leaderboard
 from ..reports.summary import problem_record, trajectory_record, write_summary
-from .orchestration import finish, make_run_dir, plan, problem_for, train_all
+from .orchestration import choose_engines, finish, make_run_dir, problem_for, train_all
 
 
 def main(command, settings):
@@ -27,7 +27,7 @@ def main(command, settings):
     name = settings.problem
     overrides = settings.problem_overrides()
     reference = problem_for(name, settings.seed, settings.seeds, overrides)
-    plans = plan(settings.optimizers, settings.hyper(), settings.engine)
+    plans = choose_engines(settings.optimizers, settings.hyper(), settings.engine)
     engines = {p.spec.name: p.engine for p in plans}
     executor = connect(settings.ray)
     run_dir = make_run_dir(settings.logdir, f"compare-{name}")

@@ -7,7 +7,7 @@ Errors found here are ``errors.UsageError`` with a message that names the flag.
 import sys
 from dataclasses import dataclass
 
-from .. import experiment
+from .. import families
 from ..errors import UsageError
 from ..optim import registry
 from ..runs.interrupt import STOP
@@ -16,7 +16,7 @@ from .parsers import FLOAT32_MAX
 
 
 @dataclass(frozen=True)
-class Plan:
+class EngineChoice:
     """One optimizer of a run: its registry entry, its engine, and for the fused engine its kernel row."""
 
     spec: registry.OptimizerSpec
@@ -43,8 +43,8 @@ def _build_error(spec, hyper, error):
     return UsageError(f"argument {flag}: {spec.name} cannot be built with these settings: {error}")
 
 
-def plan(names, hyper, choice):
-    """A ``Plan`` per optimizer under ``--engine choice``: ``auto`` takes the fused engine when the optimizer has a
+def choose_engines(names, hyper, choice):
+    """An ``EngineChoice`` per optimizer under ``--engine choice``: ``auto`` takes the fused engine when the optimizer has a
     kernel for its options, else torchbearer.
 
     Raises:
@@ -57,7 +57,7 @@ def plan(names, hyper, choice):
         spec = registry.get(name)
         if choice != "torchbearer":
             try:
-                plans.append(Plan(spec, "fused", fused.hyperparameters(spec, hyper)))
+                plans.append(EngineChoice(spec, "fused", fused.hyperparameters(spec, hyper)))
                 continue
             except fused.Unsupported as error:
                 if choice == "fused":
@@ -65,7 +65,7 @@ def plan(names, hyper, choice):
             except Exception as error:  # noqa: BLE001 - as in check_buildable
                 raise _build_error(spec, hyper, error) from None
         check_buildable(spec, hyper)
-        plans.append(Plan(spec, "torchbearer"))
+        plans.append(EngineChoice(spec, "torchbearer"))
     return plans
 
 
@@ -84,10 +84,10 @@ def problem_for(name, seed, seeds=1, overrides=None):
         if key not in params:
             raise UsageError(f"argument --{key}: the {name} problem has no parameter {key} "
                              f"(it has {', '.join(params)})")
-    problem = experiment.make_problem(name, seed, **overrides)
+    problem = families.make_problem(name, seed, **overrides)
     if not abs(problem.scale * problem.C) < FLOAT32_MAX:
         raise UsageError(f"argument --scale/--C: s*C = {problem.scale * problem.C:g} overflows float32")
-    if seeds > 1 and not isinstance(problem, experiment.Stochastic):
+    if seeds > 1 and not families.of(problem).random:
         raise UsageError(f"argument --seeds: the {name} problem is deterministic, so more seeds repeat one run")
     return problem
 
@@ -135,7 +135,7 @@ def train_all(executor, problem_name, plans, settings, run_dir, overrides=None):
 
     def run_one(item, run_dir):
         p, seed = item
-        problem = experiment.make_problem(problem_name, seed, **(overrides or {}))
+        problem = families.make_problem(problem_name, seed, **(overrides or {}))
         run_label = label(p.spec.name, seed, settings.seeds)
         if p.engine == "fused":
             return fused.run(problem, p.spec, p.kernel, settings, run_dir, run_label, seed)

@@ -9,12 +9,12 @@ from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
 from ..reports.summary import problem_record, trajectory_record, write_summary
 from ..reports.table import format_table
-from .orchestration import engines_line, finish, make_run_dir, plan, problem_for, train_all
+from .orchestration import choose_engines, engines_line, finish, make_run_dir, problem_for, train_all
 
 
 def main(command, settings):
     """Runs every optimizer (and seed) on the ``command`` problem; returns the exit status."""
-    plans = plan(settings.optimizers, settings.hyper(), settings.engine)
+    plans = choose_engines(settings.optimizers, settings.hyper(), settings.engine)
     overrides = settings.problem_overrides()
     reference = problem_for(command, settings.seed, settings.seeds, overrides)
     executor = connect(settings.ray)

@@ -10,7 +10,8 @@ Both families have x* = −1 on [−1, 1] and are searched on the same two log a
 rare gradients expected, their count varies by ±10 %, enough to turn a small μ negative on the sample, where
 x → +1 would be right.
 
-A round is a ``fused.Candidates`` batch; evaluating it is the caller's (any engine, any tiling). Rounds are
+Everything that differs between the two families (the rarity's parameter, the realised margin) is asked of the
+``families.Family``. A round is a ``families.Candidates`` batch; evaluating it is the caller's (any engine, any tiling). Rounds are
 deterministic for a given seed: the refinement draws from ``numpy.random.default_rng((seed, round))``.
 """
 
@@ -18,17 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engines.batched import take
-from ..engines.fused import Candidates
-from ..experiment import Stochastic
+from .. import families
+from ..families import Candidates, rare_coefficient
 
 RATIO_MAX = 100.0  # C/(P − 1) at most: the rare gradient at most 100 times the balance between the two
 MIN_PERIODS = 100  # P ≤ T/100 (p ≥ 100/T): at least 100 rare gradients in a run
-STUCK = 0.9  # tail x ≥ 0.9: stuck at the worst point
 
 
 @dataclass(frozen=True)
-class Plan:
+class Budget:
     """How many candidates a search evaluates: a coarse grid of ``rarity`` × ``mean`` points (one round), then
     ``rounds`` rounds of about ``per_round`` candidates, drawn around the ``top`` worst so far."""
 
@@ -44,7 +43,7 @@ class Space:
     log 1/p) evenly from 2 to T/100, w spaces log μ evenly between its bounds at that P.
 
     Args:
-        family: ``online`` or ``stochastic``.
+        family: a ``families.Family`` or its name.
         steps: T.
         margin: δ, the least mean coefficient, in units of s.
         scale: s.
@@ -52,56 +51,32 @@ class Space:
     """
 
     def __init__(self, family, steps, margin, scale, seed):
-        self.family, self.steps, self.margin, self.scale, self.seed = family, steps, margin, scale, seed
+        self.family, self.steps, self.margin, self.scale, self.seed = families.get(family), steps, margin, scale, seed
         self.rarity = (2.0, steps / MIN_PERIODS)
-        self._sorted_draws = None
 
     def _mean_bounds(self, rarity):
-        """(lowest, highest) μ/s at rarity P (or 1/p); lowest > highest where the margin cannot be met."""
-        keep = (rarity - 1.0) / rarity  # (P − 1)/P, or 1 − p: μ/s = keep·(ratio − 1)
-        lowest = np.full(np.shape(rarity), self.margin)
-        if self.family == "stochastic":
-            lowest = np.maximum(lowest, self._realized_floor(1.0 / rarity))
-        return lowest, keep * (RATIO_MAX - 1.0)
-
-    def _realized_floor(self, p):
-        """The μ/s = p·C − (1 − p) below which the T draws give a mean coefficient under the margin.
-
-        With N rare gradients among the T draws, the sample mean is (C·N − (T − N))/T ≥ δ when
-        C ≥ ((1 + δ)·T − N)/N.
-        """
-        if self._sorted_draws is None:
-            self._sorted_draws = np.sort(Stochastic(seed=self.seed).draws(1, self.steps))
-        count = np.searchsorted(self._sorted_draws, p)  # N = #{t ≤ T : u_t < p}
-        least_C = ((1.0 + self.margin) * self.steps - count) / np.maximum(count, 1)
-        return np.where(count > 0, p * least_C - (1.0 - p), np.inf)
+        """(lowest, highest) μ/s at rarity ρ = P (or 1/p); lowest > highest where the margin cannot be met."""
+        lowest = self.family.least_mean(rarity, self.margin, self.steps, self.seed)
+        return lowest, (rarity - 1.0) / rarity * (RATIO_MAX - 1.0)  # μ/s = C/ρ − (ρ − 1)/ρ at C = RATIO_MAX·(ρ − 1)
 
     def rarity_of(self, u):
-        """P (integer, online) or 1/p at coordinate u."""
+        """The rarity ρ (P, rounded to an integer, or 1/p) at coordinate u."""
         rarity = np.exp(np.log(self.rarity[0]) + u * np.log(self.rarity[1] / self.rarity[0]))
-        return np.rint(rarity) if self.family == "online" else rarity
+        return self.family.round_rarity(rarity)
 
     def candidates(self, u, w):
-        """``fused.Candidates`` at coordinates (u, w), and a mask of those whose μ range is not empty."""
+        """``families.Candidates`` at coordinates (u, w), and a mask of those whose μ range is not empty."""
         rarity = self.rarity_of(np.asarray(u, np.float64))
         lowest, highest = self._mean_bounds(rarity)
         feasible = lowest <= highest
         mean = np.exp(np.log(lowest) + np.asarray(w) * (np.log(highest) - np.log(lowest)))
-        scale = np.full(len(rarity), float(self.scale))
-        if self.family == "online":
-            period = rarity.astype(np.int64)
-            C = mean * period + (period - 1)  # μ = (C − (P − 1))/P
-            return Candidates("online", period, C, scale, np.full(len(C), np.nan), self.seed), feasible
-        p = 1.0 / rarity
-        C = (mean + 1.0 - p) / p  # μ = p·C − (1 − p)
-        return Candidates("stochastic", np.zeros(len(C), np.int64), C, scale, p, self.seed), feasible
+        C = rare_coefficient(rarity, mean)
+        return Candidates.at(self.family, rarity, C, np.full(len(rarity), float(self.scale)), self.seed), feasible
 
-    def coordinates(self, candidates):
-        """(rarity, μ/s) of ``candidates``: P (or 1/p) and the mean coefficient in units of s."""
-        if self.family == "online":
-            period = candidates.period.astype(np.float64)
-            return period, (candidates.C - (period - 1.0)) / period
-        return 1.0 / candidates.p, candidates.p * candidates.C - (1.0 - candidates.p)
+    @staticmethod
+    def coordinates(candidates):
+        """(ρ, μ/s) of ``candidates``: P (or 1/p) and the mean coefficient in units of s."""
+        return candidates.rarity, candidates.mean
 
     def feasible(self):
         """Whether some rarity in range admits a mean coefficient between the margin and the ratio bound."""
@@ -115,30 +90,31 @@ class Search:
     each of the ``top`` worst candidates so far (the worst of each coarse cell), its half-widths one grid spacing
     times 2^(1 − r). Points outside the space, repeated or infeasible are dropped, so a round may be smaller."""
 
-    def __init__(self, space, plan, seed):
-        self.space, self.plan, self.seed = space, plan, seed
+    def __init__(self, space, budget, seed):
+        self.space, self.budget, self.seed = space, budget, seed
         self.rounds = []  # (candidates, outcome, u, w) per finished round
 
     def propose(self):
         r = len(self.rounds)
-        if r > self.plan.rounds:
+        if r > self.budget.rounds:
             return None
         if r == 0:
-            u, w = np.meshgrid(np.linspace(0, 1, self.plan.rarity), np.linspace(0, 1, self.plan.mean), indexing="ij")
+            u, w = np.meshgrid(np.linspace(0, 1, self.budget.rarity), np.linspace(0, 1, self.budget.mean),
+                               indexing="ij")
             u, w = u.ravel(), w.ravel()
         else:
             rng = np.random.default_rng((self.seed, r))
             all_u, all_w = (np.concatenate([round_[i] for round_ in self.rounds]) for i in (2, 3))
             worst = self._worst_cells(all_u, all_w)
-            draws = (len(worst), max(1, self.plan.per_round // self.plan.top))
+            draws = (len(worst), max(1, self.budget.per_round // self.budget.top))
             half = 2.0 ** (1 - r)
-            u = (all_u[worst, None] + half / (self.plan.rarity - 1) * rng.uniform(-1, 1, draws)).ravel()
-            w = (all_w[worst, None] + half / (self.plan.mean - 1) * rng.uniform(-1, 1, draws)).ravel()
+            u = (all_u[worst, None] + half / (self.budget.rarity - 1) * rng.uniform(-1, 1, draws)).ravel()
+            w = (all_w[worst, None] + half / (self.budget.mean - 1) * rng.uniform(-1, 1, draws)).ravel()
             inside = (u >= 0) & (u <= 1) & (w >= 0) & (w <= 1)
             u, w = u[inside], w[inside]
         candidates, feasible = self.space.candidates(u, w)
         keep = np.flatnonzero(feasible & self._new(candidates))
-        self._pending = (take(candidates, keep), u[keep], w[keep])
+        self._pending = (candidates.take(keep), u[keep], w[keep])
         return self._pending[0]
 
     def _worst_cells(self, u, w):
@@ -146,10 +122,10 @@ class Search:
         so that the refinement spreads over every region that fails rather than polishing one point."""
         tails = np.concatenate([outcome.tail_x for _, outcome, *_ in self.rounds])
         means = np.concatenate([self.space.coordinates(candidates)[1] for candidates, *_ in self.rounds])
-        cells = np.rint(u * (self.plan.rarity - 1)) * self.plan.mean + np.rint(w * (self.plan.mean - 1))
+        cells = np.rint(u * (self.budget.rarity - 1)) * self.budget.mean + np.rint(w * (self.budget.mean - 1))
         order = worst_first(tails, means)
         _, first = np.unique(cells[order], return_index=True)
-        return order[np.sort(first)][:self.plan.top]
+        return order[np.sort(first)][:self.budget.top]
 
     def _new(self, candidates):
         """A mask of candidates not evaluated before and not repeated within ``candidates`` (online P is rounded)."""
@@ -174,5 +150,4 @@ def worst_first(tail_x, mean):
 
 
 def _keys(candidates):
-    rarity = candidates.period if candidates.family == "online" else candidates.p
-    return zip(rarity.tolist(), candidates.C.tolist())
+    return zip(candidates.family.values(candidates).tolist(), candidates.C.tolist())

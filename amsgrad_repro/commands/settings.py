@@ -5,8 +5,10 @@ two cannot drift apart. ``Common`` is the base every command extends; a field sh
 one function here, so its help text is written once. Nothing here imports torch: building the parser stays fast.
 """
 
+import shlex
 from dataclasses import dataclass, field, fields
 
+from ..families import FAMILIES
 from ..optim.registry import Hyper
 from ..presets import PRESETS
 from ..realdata.datasets import DATASETS
@@ -127,7 +129,7 @@ class BreakSettings(Common):
                            "(torch.optim.Adam's defaults)")
     schedule: str = schedule()
     opt_args: tuple = setting((), opt_args, "extra optimizer keyword arguments, e.g. eps=1e-6")
-    family: str = setting("online", choice("online", "stochastic"),
+    family: str = setting("online", choice(*FAMILIES),
                           "online: s*C*x when t mod P = 1, else -s*x; stochastic: s*C*x with probability p, else -s*x")
     steps: int = steps(1_000_000)
     margin: float = setting(0.01, positive_float, "least mean coefficient of a candidate, in units of s: keeps x* = -1 "
@@ -216,3 +218,23 @@ def flags(cls):
     """(option strings, field) pairs of a settings dataclass, for building a parser."""
     for f in fields(cls):
         yield f.metadata.get("flags") or ("--" + f.name.replace("_", "-"),), f
+
+
+def flag_text(parse, value):
+    """The text that ``parse`` (a field's parser) reads back as ``value``."""
+    if parse is opt_args:
+        return ",".join(f"{key}={'/'.join(map(str, v)) if isinstance(v, tuple) else v}" for key, v in value)
+    if isinstance(value, tuple):
+        return ",".join(map(repr if value and isinstance(value[0], float) else str, value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def command_line(command, settings, leave_out=("logdir", "ray")):
+    """``python -m amsgrad_repro COMMAND --flag value ...`` that parses back to ``settings``: one flag per field
+    whose value differs from its default, except ``leave_out``."""
+    words = ["python", "-m", "amsgrad_repro", command]
+    for options, f in flags(type(settings)):
+        value = getattr(settings, f.name)
+        if f.name not in leave_out and value != f.default:
+            words += [options[0], shlex.quote(flag_text(f.metadata["parse"], value))]
+    return " ".join(words)

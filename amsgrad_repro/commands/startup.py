@@ -20,7 +20,7 @@ IMPORTS = {
     "import torch": "torch",
     "import torchbearer and the problems": "amsgrad_repro.experiment",
     "import numba, tensorboardX and the fused engine": "amsgrad_repro.engines.fused",
-    "import matplotlib": "amsgrad_repro.reports.figure1",
+    "import matplotlib": "amsgrad_repro.reports.pyplot",
 }
 CACHE_LOAD = "numba cache load (first kernel call)"
 STEPPING = "stepping (draws and kernel)"

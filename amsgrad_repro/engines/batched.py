@@ -1,11 +1,11 @@
 """The batched torch engine: R candidate problems as the R elements of one float32 parameter, stepped by the real
 optimizer class.
 
-For t = 1..T the engine builds the coefficient vector a_t ∈ R^R (candidate r's a_t, from the problem definitions of
-``experiment``), makes it the gradient, calls ``optimizer.step()`` once and clamps the tensor onto F = [−1, 1].
+For t = 1..T the engine builds the coefficient vector a_t ∈ R^R (candidate r's a_t, from its family's definition,
+``families.Family.coefficients``), makes it the gradient, calls ``optimizer.step()`` once and clamps the tensor onto F = [−1, 1].
 For an optimizer that updates every element from that element's own history (Adam, AMSGrad, RMSprop, Adagrad, ...)
 this is exactly R independent one-dimensional runs, at the cost of one step of one tensor: torch's per-call overhead
-(about 60 µs a step here) is shared by all R runs. A norm-based method (LAMB, LARS, ...) couples the elements, so
+is shared by all R runs. A norm-based method (LAMB, LARS, ...) couples the elements, so
 ``check_coordinatewise`` compares a short batched run with the same candidates run one by one before a search
 trusts a class.
 
@@ -13,14 +13,14 @@ The evaluation is a pure function of (optimizer, hyperparameters, candidates, st
 arithmetic does not depend on its neighbours or on R, so a batch cut into tiles gives the same numbers.
 """
 
-from dataclasses import replace
-
 import numpy as np
 import torch
 
-from ..experiment import Stochastic, average_regret, online_coefficients, sqrt_decay, stochastic_coefficients
-from ..runs.trajectory import auto_every, in_tail
-from .fused import Outcome, chunks
+from ..experiment import average_regret, sqrt_decay
+from ..runs.outcome import Outcome
+from ..runs.trajectory import auto_every
+from ..runs.verdict import TailMean
+from .fused import chunks
 
 BLOCK = 1024  # steps per coefficient block: an (n, R) float32 block and the x_t of the same steps
 CHECK_STEPS = 1000  # steps of the coordinate-wise check: norm-based methods differ from step 2, AdaShift from step 11
@@ -31,35 +31,11 @@ class NotCoordinateWise(ValueError):
     """The optimizer couples the elements of a parameter, so a batch is not R independent runs."""
 
 
-def take(candidates, rows):
-    """The candidates at index ``rows``, as ``Candidates`` (same family and seed)."""
-    return replace(candidates, **{name: getattr(candidates, name)[rows] for name in ("period", "C", "scale", "p")})
-
-
-class _Coefficients:
-    """a_t of every candidate, block by block in step order, from ``experiment``'s definitions of the families.
-
-    Stochastic candidates share the uniforms of ``Stochastic(seed)``: candidate r has its rare gradient at step t
-    when u_t < p_r, as ``Stochastic(p=p_r, seed=seed)`` alone would.
-    """
-
-    def __init__(self, candidates):
-        self.c = candidates
-        self.stream = Stochastic(seed=candidates.seed) if candidates.family == "stochastic" else None
-
-    def block(self, t0, n):
-        """(n, R) float32: row k holds a_{t0+k} of every candidate."""
-        if self.stream is None:
-            t = np.arange(t0, t0 + n, dtype=np.int64)[:, None]
-            return online_coefficients(t, self.c.scale, self.c.C, self.c.period.astype(np.int64))
-        return stochastic_coefficients(self.stream.draws(t0, n)[:, None], self.c.scale, self.c.C, self.c.p)
-
-
 class _Runs:
     """R candidates advancing together: one parameter of R elements, its optimizer and (for α/√t) its scheduler."""
 
     def __init__(self, spec, hyper, candidates, schedule):
-        self.coefficients = _Coefficients(candidates)
+        self.candidates, self.stream = candidates, candidates.family.stream(candidates.seed)
         self.x = torch.zeros(len(candidates), requires_grad=True)  # x_1 = 0
         self.x.grad = torch.zeros(len(candidates))
         self.optimizer = spec.build([self.x], hyper)
@@ -70,7 +46,7 @@ class _Runs:
     @torch.no_grad()
     def advance(self, n):
         """Steps t = self.t + 1 .. self.t + n; returns (a_t, x_t) of those steps as (n, R) float32 arrays."""
-        a = self.coefficients.block(self.t + 1, n)
+        a = self.candidates.family.coefficients(self.candidates, self.stream, self.t + 1, n)
         a_torch = torch.from_numpy(a)
         xs = torch.empty(n, len(self.x))
         for k in range(n):
@@ -91,26 +67,26 @@ def evaluate(spec, hyper, candidates, steps, schedule="constant", progress=None)
     Args:
         spec: the registry entry (``optim.registry``); its ``build`` makes the real optimizer.
         hyper: ``registry.Hyper``.
-        candidates: ``fused.Candidates``, one problem per run.
+        candidates: ``families.Candidates``, one problem per run.
         steps: T.
         schedule: ``constant``, or ``sqrt`` for α_t = α/√t (LambdaLR with ``experiment.sqrt_decay``).
         progress: called as ``progress(steps_done, steps)`` after every block.
     """
     runs = _Runs(spec, hyper, candidates, schedule)
     coef_sum = np.zeros(len(candidates))
-    every, tail = auto_every(steps), []
+    every, tail = auto_every(steps), TailMean(steps)
     with _one_thread():
         for t0, n in chunks(steps, BLOCK):
             a, xs = runs.advance(n)
             coef_sum += a.sum(axis=0, dtype=np.float64)  # float32 values summed in float64: exact in any order
             t = np.arange(t0, t0 + n)
-            tail.append(xs[(t % every == 0) & in_tail(t, steps)])  # x_t at the logged steps of the last 10 %
+            logged = t % every == 0  # the steps the problem command logs at auto logging
+            tail.add(t[logged], xs[logged].T)
             if progress is not None:
                 progress(runs.t, steps)
     final_x = runs.x.detach().numpy().astype(np.float64)
-    tail = np.concatenate(tail).T.astype(np.float64)
     optimum = np.array([candidates.problem(r).optimum for r in range(len(candidates))])
-    return Outcome(tail_x=tail.mean(axis=1) if tail.shape[1] else final_x.copy(), final_x=final_x,
+    return Outcome(tail_x=tail.value(final_x), final_x=final_x,
                    average_regret=average_regret(runs.loss_sum.numpy(), coef_sum, optimum, steps))
 
 
@@ -130,9 +106,9 @@ def check_coordinatewise(spec, hyper, candidates, schedule="constant", steps=CHE
     Raises:
         NotCoordinateWise: with the largest difference in x_t, if any.
     """
-    picks = take(candidates, np.unique(np.linspace(0, len(candidates) - 1, CHECK_RUNS).round().astype(np.int64)))
+    picks = candidates.take(np.unique(np.linspace(0, len(candidates) - 1, CHECK_RUNS).round().astype(np.int64)))
     together = trajectories(spec, hyper, picks, steps, schedule)
-    alone = np.stack([trajectories(spec, hyper, take(picks, [r]), steps, schedule)[:, 0] for r in range(len(picks))],
+    alone = np.stack([trajectories(spec, hyper, picks.take([r]), steps, schedule)[:, 0] for r in range(len(picks))],
                      axis=1)
     gap = float(np.max(np.abs(together - alone)))
     if not gap <= 0.0:

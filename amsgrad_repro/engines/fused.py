@@ -6,25 +6,25 @@ so the kernel runs exactly what torch.optim would run; options a kernel does not
 ...) make ``hyperparameters`` raise ``Unsupported`` instead of being ignored.
 
 A ``Batch`` advances R runs, each with its own hyperparameters and its own problem: a few runs on the scalar driver,
-from ``LANES_FROM`` runs on the SIMD driver (the two give the same bits). ``evaluate`` runs R ``Candidates`` of a
-problem family and returns what the break search needs. Memory is bounded in the number of steps: log columns and
+from ``LANES_FROM`` runs on the SIMD driver (the two give the same bits). ``evaluate`` runs R ``families.Candidates``
+of a problem family and returns what the break search needs. Memory is bounded in the number of steps: log columns and
 bias-correction tables exist for one chunk at a time.
 """
 
 import concurrent.futures
 import functools
 import time
-from dataclasses import dataclass, replace
-
 import numba
 import numpy as np
 
-from .. import experiment
+from .. import families
 from ..experiment import average_regret
 from ..optim.groups import param_group
 from ..runs.interrupt import STOP, RunInterrupted
 from ..runs.layout import TAGS, tb_dir
-from ..runs.trajectory import Trajectory, auto_every, in_tail
+from ..runs.outcome import Outcome
+from ..runs.trajectory import Trajectory, auto_every
+from ..runs.verdict import TailMean
 from . import kernels
 from .events import EventFile
 from .progress import Bar
@@ -43,7 +43,7 @@ _COMMON = {"weight_decay": 0, "maximize": False}  # assumed by every kernel that
 
 
 def hyperparameters(spec, hyper):
-    """The kernel row of ``spec`` built with ``hyper``: {``kernels.Hyper`` field: value}, read from the torch
+    """The kernel row of ``spec`` built with ``hyper``: {``kernels.HyperArrays`` field: value}, read from the torch
     optimizer's param group (``optim.groups.param_group``: the constructor's own defaults and checks, without
     building the optimizer).
 
@@ -70,46 +70,6 @@ def chunks(steps, size=CHUNK):
         yield t0, min(size, steps + 1 - t0)
 
 
-@dataclass(frozen=True)
-class Candidates:
-    """R problems of the paper's families, one per run (see ``experiment.Online`` and ``experiment.Stochastic``).
-
-    ``family`` is "online" (f_t = s·C·x when t mod P = 1, else −s·x) or "stochastic" (s·C·x when u_t < p, else −s·x,
-    every candidate reading the uniform stream of ``experiment.Stochastic(seed=seed)``). ``period`` is read for
-    online candidates only, ``p`` for stochastic ones.
-    """
-
-    family: str
-    period: np.ndarray  # (R,) int64
-    C: np.ndarray  # (R,) float64
-    scale: np.ndarray  # (R,) float64
-    p: np.ndarray  # (R,) float64
-    seed: int = 0
-
-    def __len__(self):
-        return len(self.C)
-
-    def part(self, start, stop):
-        """Candidates ``start`` .. ``stop − 1``, for a tile of a round."""
-        return replace(self, period=self.period[start:stop], C=self.C[start:stop], scale=self.scale[start:stop],
-                       p=self.p[start:stop])
-
-    def problem(self, r):
-        """The ``experiment`` model of candidate r, for replays and tests."""
-        if self.family == "online":
-            return experiment.Online(scale=self.scale[r], C=self.C[r], period=self.period[r])
-        return experiment.Stochastic(scale=self.scale[r], C=self.C[r], p=self.p[r], seed=self.seed)
-
-
-@dataclass
-class Outcome:
-    """What ``evaluate`` measured per candidate (each (R,) float64)."""
-
-    tail_x: np.ndarray  # mean of x_t over the logged t in the last 10 % of the steps (``trajectory.tail_x``)
-    final_x: np.ndarray  # x_{T+1}
-    average_regret: np.ndarray  # R_T/T
-
-
 class Batch:
     """R runs of one kernel advancing together, run r with hyperparameters ``rows[r]`` on problem ``models[r]``.
 
@@ -128,10 +88,10 @@ class Batch:
         self.kernel, runs = kernel, len(models)
         if len(rows) != runs:
             raise ValueError(f"{len(rows)} hyperparameter rows for {runs} runs")
-        self.stochastic = isinstance(models[0], experiment.Stochastic)
-        if any(isinstance(m, experiment.Stochastic) != self.stochastic or m.domain != models[0].domain
-               for m in models):
+        family = families.of(models[0])
+        if any(families.of(m) is not family or m.domain != models[0].domain for m in models):
             raise ValueError("a batch holds problems of one family on one domain")
+        self.stochastic = family.random
         streams = {}  # seed -> the first model with that seed, whose draws every run with that seed reads
         for m in models if self.stochastic else ():
             streams.setdefault(m.seed, m)
@@ -144,15 +104,16 @@ class Batch:
             stream=np.array([seeds[m.seed] if self.stochastic else 0 for m in models], np.int64),
             optimum=np.array([m.optimum for m in models], np.float64),
         )
-        self.hyper = kernels.Hyper(**{
-            name: np.array([row.get(name, np.nan) for row in rows], np.float64) for name in kernels.Hyper._fields})
+        self.hyper = kernels.HyperArrays(**{
+            name: np.array([row.get(name, np.nan) for row in rows], np.float64)
+            for name in kernels.HyperArrays._fields})
         initial = {name: getattr(self.hyper, value) if isinstance(value, str) else value
                    for name, value in kernel.state.items()}
         self.state = kernels.State(**{name: np.broadcast_to(initial.get(name, np.nan), runs).astype(np.float32)
                                       for name in kernels.State._fields})
         self.runs = kernels.Runs(x=np.zeros(runs, np.float32), phase=np.zeros(runs, np.int64),  # x_1 = 0, t = 1
                                  loss=np.zeros(runs), coef=np.zeros(runs))
-        fields, self.step_limit = kernels.BIAS[kernel.name]
+        fields, self.step_limit = kernel.bias, kernel.step_limit
         # Bias corrections by distinct β: a 64 x 64 sweep calls pow for 64 values of β2, not 4,096 runs.
         self.betas, self.keys = [], []
         for name in fields:
@@ -255,16 +216,16 @@ def _threads():
 
 
 def evaluate(spec, hypers, candidates, steps, schedule="constant", progress=None):
-    """Runs ``spec`` on every candidate for ``steps`` steps as one batch; returns their ``Outcome``.
+    """Runs ``spec`` on every candidate for ``steps`` steps as one batch; returns their ``runs.outcome.Outcome``.
 
-    The tail x is exactly what ``runs.trajectory.tail_x`` gives for the problem command at auto logging (x_t logged
+    The tail x is exactly what ``runs.verdict.tail_x`` gives for the problem command at auto logging (x_t logged
     every max(1, T // 2000) steps), so a candidate replayed through ``python -m amsgrad_repro online --period P
     --C C --scale s ...`` shows the same tail x.
 
     Args:
         spec: a registry entry with a kernel.
         hypers: one ``registry.Hyper`` for every candidate, or a list of R.
-        candidates: the problems, as ``Candidates``.
+        candidates: the problems, as ``families.Candidates``.
         schedule: "constant" or "sqrt" (α_t = α/√t).
         progress: called as ``progress(steps_done, steps)`` after every chunk.
 
@@ -279,16 +240,13 @@ def evaluate(spec, hypers, candidates, steps, schedule="constant", progress=None
             rows[hyper] = hyperparameters(spec, hyper)
     models = [candidates.problem(r) for r in range(runs)]
     batch = Batch(spec.kernel, [rows[h] for h in hypers], models, schedule, every=auto_every(steps))
-    tail = []
+    tail = TailMean(steps)
     for _, n in chunks(steps):
-        logged, log_x, _ = batch.step(n)
-        tail.append(log_x[:, in_tail(logged, steps)])
+        tail.add(*batch.step(n)[:2])
         if progress is not None:
             progress(batch.t, steps)
-    tail = np.concatenate(tail, axis=1).astype(np.float64)
     final_x = batch.x.astype(np.float64)
-    tail_x = tail.mean(axis=1) if tail.shape[1] else final_x.copy()
-    return Outcome(tail_x=tail_x, final_x=final_x, average_regret=batch.average_regret())
+    return Outcome(tail_x=tail.value(final_x), final_x=final_x, average_regret=batch.average_regret())
 
 
 def run(problem, spec, row, settings, run_dir, run_label, seed, progress=True):

@@ -11,10 +11,10 @@ machine's AVX512 build 17 % of results differ by one ulp), while ``sqrt`` here i
 difference, and the equivalence tests bound its effect on trajectories (1e-5 over 20,000 steps; measured ~1e-6).
 
 An update function is ``name(x, g, lr, t, h, s, r, bc1, bc2) -> x_{t+1}`` for run r: ``h`` holds the
-hyperparameters by param-group key (``Hyper``), ``s`` the state by torch's state names (``State``), and bc1, bc2
-the bias corrections 1 − β^t of the fields named by ``@update(bias=...)``. The registry entry of an optimizer
-(``optim.registry.Kernel``) names its update function, the keys it reads and its initial state. Adding a kernel
-is one entry there, one update function here and one row of the equivalence table.
+hyperparameters by param-group key (``HyperArrays``), ``s`` the state by torch's state names (``State``), and bc1,
+bc2 the bias corrections 1 − β^t of the fields its spec names. Everything else about a kernel (the keys it reads,
+its state and initial values, what it assumes, its bias corrections and torch's step limit) is its spec,
+``optim.registry.Kernel``, whose docstring says how to add one.
 
 Two drivers run an update. Each is compiled for one kernel name on its first use (the name is a literal type, so
 only that update is compiled; see ``specialised``) and cached on disk (``cache=True``). Both advance a range of runs
@@ -40,11 +40,11 @@ from numba.core import types
 from numba.extending import intrinsic, overload
 
 from .. import experiment
+from ..optim.registry import TORCH_STEP_LIMIT
 
 f32 = np.float32
 u64 = np.uint64  # run indices as unsigned, so numba adds no negative-index fix-up and LLVM sees affine addresses
 average_regret = njit(inline="always")(experiment.average_regret)  # the one definition of R_t/t, compiled
-TORCH_STEP_LIMIT = 2.0**24  # torch.optim counts Adam-family steps in a float32 tensor: from here on step + 1 == step
 
 
 @intrinsic
@@ -107,7 +107,7 @@ def smaller(a, b):
     return choose(b < a, b, a)
 
 
-class Hyper(NamedTuple):
+class HyperArrays(NamedTuple):
     """Hyperparameters per run (float64 arrays), named by the param-group keys they are read from."""
 
     lr: np.ndarray
@@ -181,20 +181,12 @@ class Corrections(NamedTuple):
 
 UPDATES = {}
 """Update functions by kernel name; ``optim.registry.Kernel.name`` is one of these."""
-BIAS = {}
-"""Kernel name -> (the two β fields whose corrections it reads (None: correction 1), the step at which torch stops
-counting)."""
 
 
-def update(bias=(None, None), step_limit=math.inf):
-    """Registers an update function under its name, with the β fields of its bias corrections."""
-
-    def register(fn):
-        UPDATES[fn.__name__] = njit(inline="always", error_model="numpy")(fn)
-        BIAS[fn.__name__] = (tuple(bias), step_limit)
-        return UPDATES[fn.__name__]
-
-    return register
+def update(fn):
+    """Registers an update function under its name (the rest of its spec is its ``optim.registry.Kernel``)."""
+    UPDATES[fn.__name__] = njit(inline="always", error_model="numpy")(fn)
+    return UPDATES[fn.__name__]
 
 
 @njit(inline="always")
@@ -213,31 +205,31 @@ def _adam(x, g, lr, h, s, r, bc1, bc2, amsgrad, decoupled):
     return x + (f32(-(lr / bc1)) * m) / denom
 
 
-@update(bias=("beta1", "beta2"), step_limit=TORCH_STEP_LIMIT)
+@update
 def adam(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.Adam."""
     return _adam(x, g, lr, h, s, r, bc1, bc2, False, False)
 
 
-@update(bias=("beta1", "beta2"), step_limit=TORCH_STEP_LIMIT)
+@update
 def amsgrad(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.Adam(amsgrad=True): max of the raw v, then both bias corrections and ε."""
     return _adam(x, g, lr, h, s, r, bc1, bc2, True, False)
 
 
-@update(bias=("beta1", "beta2"), step_limit=TORCH_STEP_LIMIT)
+@update
 def adamw(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.AdamW."""
     return _adam(x, g, lr, h, s, r, bc1, bc2, False, True)
 
 
-@update()
+@update
 def sgd(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.SGD without momentum: param.add_(grad, alpha=−lr)."""
     return fma32(f32(-lr), g, x)
 
 
-@update()
+@update
 def sgd_momentum(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.SGD(momentum), dampening 0, no Nesterov: buf = μ·buf + g. torch's first step clones the
     gradient; the buffer starts at 0 here, and 0·μ + g is g exactly."""
@@ -246,7 +238,7 @@ def sgd_momentum(x, g, lr, t, h, s, r, bc1, bc2):
     return fma32(f32(-lr), buf, x)
 
 
-@update()
+@update
 def adagrad(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.Adagrad, lr_decay 0: state_sum.addcmul_(grad, grad, value=1)."""
     total = fma32(g, g, s.sum[r])
@@ -254,7 +246,7 @@ def adagrad(x, g, lr, t, h, s, r, bc1, bc2):
     return x + (f32(-lr) * g) / (sqrt(total) + f32(h.eps[r]))
 
 
-@update()
+@update
 def rmsprop(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.RMSprop, not centered, no momentum: square_avg.mul_(α).addcmul_(grad, grad, 1 − α)."""
     alpha = h.alpha[r]
@@ -289,31 +281,31 @@ def _paper(x, g, lr, t, h, s, r, keep_max, nc, adamx):
     return fma32(f32(-lr), choose(denom > 0, step, f32(0.0)), x)
 
 
-@update()
+@update
 def adam_paper(x, g, lr, t, h, s, r, bc1, bc2):
     """optim.paper.AdamPaper: Algorithm 1."""
     return _paper(x, g, lr, t, h, s, r, False, False, False)
 
 
-@update()
+@update
 def amsgrad_paper(x, g, lr, t, h, s, r, bc1, bc2):
     """optim.paper.AMSGradPaper: Algorithm 2, the max of the raw v."""
     return _paper(x, g, lr, t, h, s, r, True, False, False)
 
 
-@update()
+@update
 def adamnc(x, g, lr, t, h, s, r, bc1, bc2):
     """optim.paper.AdamNC: Algorithm 1 with β2,t = 1 − 1/t."""
     return _paper(x, g, lr, t, h, s, r, False, True, False)
 
 
-@update()
+@update
 def adamx(x, g, lr, t, h, s, r, bc1, bc2):
     """optim.paper.AdamX (Tran & Phong 2019)."""
     return _paper(x, g, lr, t, h, s, r, True, False, True)
 
 
-@update(bias=("beta1", "beta2"))
+@update
 def yogi(x, g, lr, t, h, s, r, bc1, bc2):
     """pytorch_optimizer.Yogi (per-parameter path, adam_debias off): v_t = v − (1 − β2)·sign(v − g²)·g²."""
     b1, b2, g2 = h.beta1[r], h.beta2[r], g * g
@@ -325,7 +317,7 @@ def yogi(x, g, lr, t, h, s, r, bc1, bc2):
     return x + (f32(-(lr / bc1)) * m) / denom
 
 
-@update(bias=("beta1", None), step_limit=TORCH_STEP_LIMIT)
+@update
 def adamax(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.Adamax: u = max(β2·u, |g| + ε), x −= lr/(1 − β1^t)·m/u."""
     m = fma32(f32(1.0 - h.beta1[r]), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
@@ -334,7 +326,7 @@ def adamax(x, g, lr, t, h, s, r, bc1, bc2):
     return x + (f32(-(lr / bc1)) * m) / u  # param.addcdiv_(exp_avg, exp_inf, value=−clr)
 
 
-@update(bias=("beta1", "beta2"))
+@update
 def adabelief(x, g, lr, t, h, s, r, bc1, bc2):
     """pytorch_optimizer.AdaBelief (per-parameter path; rectify, ams_bound, adanorm and weight decay off):
     s_t = β2·s + (1 − β2)·(g − m_t)² + ε, x −= lr/(1 − β1^t)·m/(√s/√(1 − β2^t) + ε)."""
@@ -367,19 +359,19 @@ def _adabound(x, g, lr, t, h, s, r, bc1, bc2, ams_bound):
     return x - smaller(larger(f32(step_size) / denom, f32(lower)), f32(upper)) * m
 
 
-@update(bias=("beta1", "beta2"))
+@update
 def adabound(x, g, lr, t, h, s, r, bc1, bc2):
     """pytorch_optimizer.AdaBound."""
     return _adabound(x, g, lr, t, h, s, r, bc1, bc2, False)
 
 
-@update(bias=("beta1", "beta2"))
+@update
 def amsbound(x, g, lr, t, h, s, r, bc1, bc2):
     """pytorch_optimizer.AdaBound(ams_bound=True): AMSBound."""
     return _adabound(x, g, lr, t, h, s, r, bc1, bc2, True)
 
 
-@update(bias=("beta1", "beta2"), step_limit=TORCH_STEP_LIMIT)
+@update
 def radam(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.RAdam (no weight decay): Adam's moments, rectified once ρ_t > 5, else momentum SGD.
 
@@ -401,7 +393,7 @@ def radam(x, g, lr, t, h, s, r, bc1, bc2):
     return x - corrected * f32(lr)
 
 
-@update(bias=(None, "beta2"), step_limit=TORCH_STEP_LIMIT)
+@update
 def nadam(x, g, lr, t, h, s, r, bc1, bc2):
     """torch.optim.NAdam (no weight decay): Nesterov momentum with μ_t = β1·(1 − ½·0.96^(t·ψ)), ψ = momentum_decay.
 
@@ -421,7 +413,7 @@ def nadam(x, g, lr, t, h, s, r, bc1, bc2):
     return x + (f32((-lr * mu_next) / (1.0 - float(product) * mu_next)) * m) / denom
 
 
-@update()
+@update
 def adopt(x, g, lr, t, h, s, r, bc1, bc2):
     """pytorch_optimizer.ADOPT (per-parameter path, default clip t^¼, no weight decay, not cautious).
 
@@ -438,7 +430,7 @@ def adopt(x, g, lr, t, h, s, r, bc1, bc2):
     return choose(first, x, fma32(f32(-lr), m, x))  # p.add_(exp_avg, alpha=−lr)
 
 
-@update(bias=("beta1", "beta2"))
+@update
 def padam(x, g, lr, t, h, s, r, bc1, bc2):
     """pytorch_optimizer.PAdam (per-parameter path, no weight decay): Adam with the denominator (√v + ε)^(2p).
 

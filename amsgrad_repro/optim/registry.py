@@ -9,6 +9,7 @@ over β1 cannot silently run an optimizer that ignores β1.
 """
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,23 +32,42 @@ class Hyper:
         return {**base, **dict(self.extra)}
 
 
+TORCH_STEP_LIMIT = 2.0**24  # torch.optim counts Adam-family steps in a float32 tensor: from here on step + 1 == step
+
+
 @dataclass(frozen=True)
 class Kernel:
-    """How the fused engine runs an optimizer.
+    """The spec of a fused kernel: everything the fused engine needs to run an optimizer, besides the update
+    function itself.
+
+    Adding a kernel:
+    1. an update function ``name(x, g, lr, t, h, s, r, bc1, bc2) -> x_{t+1}`` decorated with ``@update`` in
+       ``engines/kernels.py``, following the class's single-tensor arithmetic;
+    2. a field of ``engines.kernels.HyperArrays`` for every param-group key it reads that has none yet, and a field
+       of ``engines.kernels.State`` for every state name it keeps that has none yet;
+    3. a ``Kernel`` here, in the optimizer's ``OptimizerSpec``;
+    4. a row of the equivalence table in ``tests/test_engines.py``.
+    ``tests/test_kernel_specs.py`` checks steps 1 to 3 for every entry.
 
     Attributes:
         name: the update function ``engines.kernels.<name>``.
-        reads: the param-group keys the update reads, by name ("betas" stands for beta1 and beta2).
-        state: the state the update keeps, by the class's state names, each with its initial value: a number, or
-            the param-group key whose value it starts at.
+        reads: the param-group keys the update reads (``h.<key>``), by name ("betas" stands for beta1 and beta2).
+        state: the state the update keeps (``s.<name>``), by the class's state names, each with its initial value:
+            a number, or the param-group key whose value it starts at.
         assumes: param-group values the update takes for granted (beside no weight decay and no ``maximize``,
             unless it reads them); the fused engine refuses an optimizer built with any other.
+        bias: the β fields (of ``HyperArrays``) whose bias corrections 1 − β^t the update receives as bc1 and bc2;
+            None: that correction is 1.
+        step_limit: the step at which the class's step counter stops growing (``TORCH_STEP_LIMIT`` for a float32
+            counter); the corrections are taken at min(t, step_limit).
     """
 
     name: str
     reads: tuple
     state: dict = field(hash=False)
     assumes: dict = field(default_factory=dict, hash=False)
+    bias: tuple = (None, None)
+    step_limit: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -138,16 +158,19 @@ MOMENTS = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 ADAM_READS = ("lr", "betas", "eps")
 NO_DECOUPLED = {"decoupled_weight_decay": False}
 PAPER_STATE = {"m": 0.0, "v": 0.0, "v_hat": 0.0}
+BETAS = ("beta1", "beta2")
+TORCH_BIAS = {"bias": BETAS, "step_limit": TORCH_STEP_LIMIT}  # both corrections, torch's float32 step counter
 
 SPECS = [
     OptimizerSpec("adam", _torch_betas("Adam"), "torch.optim.Adam", LR_BETAS,
-                  Kernel("adam", ADAM_READS, MOMENTS, {"amsgrad": False, **NO_DECOUPLED})),
+                  Kernel("adam", ADAM_READS, MOMENTS, {"amsgrad": False, **NO_DECOUPLED}, **TORCH_BIAS)),
     OptimizerSpec(
         "amsgrad",
         _torch_betas("Adam", amsgrad=True),
         "torch.optim.Adam(amsgrad=True): max of the raw v, then both bias corrections and eps",
         LR_BETAS,
-        Kernel("amsgrad", ADAM_READS, {**MOMENTS, "max_exp_avg_sq": 0.0}, {"amsgrad": True, **NO_DECOUPLED}),
+        Kernel("amsgrad", ADAM_READS, {**MOMENTS, "max_exp_avg_sq": 0.0}, {"amsgrad": True, **NO_DECOUPLED},
+               **TORCH_BIAS),
     ),
     OptimizerSpec("sgd", _torch("SGD"), "torch.optim.SGD, no momentum", ("lr",),
                   Kernel("sgd", ("lr",), {}, {"momentum": 0, "dampening": 0, "nesterov": False})),
@@ -200,25 +223,28 @@ SPECS = [
     ),
     # torch.optim's other Adam relatives, with their own defaults apart from lr and betas.
     OptimizerSpec("adamax", _torch_betas("Adamax"), "torch.optim.Adamax", LR_BETAS,
-                  Kernel("adamax", ADAM_READS, {"exp_avg": 0.0, "exp_inf": 0.0})),
+                  Kernel("adamax", ADAM_READS, {"exp_avg": 0.0, "exp_inf": 0.0}, bias=("beta1", None),
+                         step_limit=TORCH_STEP_LIMIT)),
     OptimizerSpec("nadam", _torch_betas("NAdam"), "torch.optim.NAdam (momentum_decay 4e-3)", LR_BETAS,
-                  Kernel("nadam", (*ADAM_READS, "momentum_decay"), {**MOMENTS, "mu_product": 1.0}, NO_DECOUPLED)),
+                  Kernel("nadam", (*ADAM_READS, "momentum_decay"), {**MOMENTS, "mu_product": 1.0}, NO_DECOUPLED,
+                         bias=(None, "beta2"), step_limit=TORCH_STEP_LIMIT)),
     OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS,
-                  Kernel("radam", ADAM_READS, MOMENTS, NO_DECOUPLED)),
+                  Kernel("radam", ADAM_READS, MOMENTS, NO_DECOUPLED, **TORCH_BIAS)),
     OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS,
                   Kernel("adamw", (*ADAM_READS, "weight_decay"), MOMENTS,
-                         {"amsgrad": False, "decoupled_weight_decay": True})),
+                         {"amsgrad": False, "decoupled_weight_decay": True}, **TORCH_BIAS)),
     # pytorch-optimizer's fixes for Adam, with their own defaults apart from lr and betas.
     OptimizerSpec("yogi", _pytorch_optimizer("Yogi"), "pytorch_optimizer.Yogi", LR_BETAS,
                   Kernel("yogi", (*ADAM_READS, "initial_accumulator"),
                          {"exp_avg": "initial_accumulator", "exp_avg_sq": "initial_accumulator"},
-                         {"adam_debias": False})),
+                         {"adam_debias": False}, bias=BETAS)),
     OptimizerSpec(
         "adabound",
         _pytorch_optimizer("AdaBound"),
         "pytorch_optimizer.AdaBound (final_lr 0.1, gamma 1e-3)",
         LR_BETAS,
-        Kernel("adabound", (*ADAM_READS, "final_lr", "gamma"), MOMENTS, {"ams_bound": False, "adam_debias": False}),
+        Kernel("adabound", (*ADAM_READS, "final_lr", "gamma"), MOMENTS, {"ams_bound": False, "adam_debias": False},
+               bias=BETAS),
     ),
     OptimizerSpec(
         "amsbound",
@@ -226,11 +252,12 @@ SPECS = [
         "pytorch_optimizer.AdaBound(ams_bound=True): AMSBound",
         LR_BETAS,
         Kernel("amsbound", (*ADAM_READS, "final_lr", "gamma"), {**MOMENTS, "max_exp_avg_sq": 0.0},
-               {"ams_bound": True, "adam_debias": False}),
+               {"ams_bound": True, "adam_debias": False}, bias=BETAS),
     ),
     OptimizerSpec("adabelief", _pytorch_optimizer("AdaBelief"), "pytorch_optimizer.AdaBelief", LR_BETAS,
                   Kernel("adabelief", ADAM_READS, {"exp_avg": 0.0, "exp_avg_var": 0.0},
-                         {"rectify": False, "ams_bound": False, "adam_debias": False, "adanorm": False})),
+                         {"rectify": False, "ams_bound": False, "adam_debias": False, "adanorm": False},
+                         bias=BETAS)),
     OptimizerSpec(
         "adopt",
         _pytorch_optimizer("ADOPT"),
@@ -245,7 +272,7 @@ SPECS = [
         LR_BETAS,
     ),
     OptimizerSpec("padam", _pytorch_optimizer("PAdam"), "pytorch_optimizer.PAdam (partial 0.25)", LR_BETAS,
-                  Kernel("padam", (*ADAM_READS, "partial"), MOMENTS)),
+                  Kernel("padam", (*ADAM_READS, "partial"), MOMENTS, bias=BETAS)),
 ]
 
 

@@ -74,7 +74,7 @@ def describe_trajectories(run_dir, problem_name, problem, settings, trajectories
     A run's hparams are its optimizer, engine, lr, betas, schedule, seed, steps and the problem's parameters; its
     metrics are the final x, the tail x (the verdict's mean of x_t over the last 10 %) and R_T/T.
     """
-    from ..runs.trajectory import tail_x
+    from ..runs.verdict import tail_x
 
     shape = {key: getattr(problem, key) for key in ("scale", "C", "period", "p") if hasattr(problem, key)}
     for tr in trajectories:
@@ -88,12 +88,12 @@ def describe_trajectories(run_dir, problem_name, problem, settings, trajectories
 
 def describe_cells(run_dir, settings, optimizer, results, table, figures):
     """One TensorBoard run per sweep cell, ``cells/beta1=..,beta2=..,lr=..,seed=..``, with the cell's settings as
-    hparams and its final x and R_T/T as metrics, so the HParams dashboard's parallel coordinates show the phase
+    hparams and its final x, tail x and R_T/T as metrics, so the HParams dashboard's parallel coordinates show the phase
     boundary; and the ``report`` run with ``table`` and the heatmaps.
 
-    ``results`` is the sweep's list of (lr, final x, R_T/T), the arrays shaped (|beta1|, |beta2|, seeds).
+    ``results`` is the sweep's list of (lr, final x, tail x, R_T/T), the arrays shaped (|beta1|, |beta2|, seeds).
     """
-    for lr, x, regret in results:
+    for lr, x, tail, regret in results:
         for i, b1 in enumerate(settings.beta1.values):
             for j, b2 in enumerate(settings.beta2.values):
                 for k in range(settings.seeds):
@@ -102,7 +102,8 @@ def describe_cells(run_dir, settings, optimizer, results, table, figures):
                                "one_minus_beta2": 1.0 - b2, "lr": lr, "seed": seed, "steps": settings.steps,
                                "schedule": settings.schedule}
                     cell = os.path.join(run_dir, "cells", f"beta1={b1:.6g},beta2={b2:.10g},lr={lr:g},seed={seed}")
-                    write_hparams(cell, hparams, {"final_x": x[i, j, k], "average_regret": regret[i, j, k]},
+                    write_hparams(cell, hparams, {"final_x": x[i, j, k], "tail_x": tail[i, j, k],
+                                                   "average_regret": regret[i, j, k]},
                                   settings.steps)
     write_report(run_dir, table, figures)
 

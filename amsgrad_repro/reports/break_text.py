@@ -3,12 +3,13 @@
 ``search`` reads one ``break`` run directory (its ``summary.json``); ``table`` takes every search, keyed by
 (optimizer, family), and returns the Markdown table and the sentences that group the optimizers by outcome. The
 words follow the command's own verdict: a search *breaks* an optimizer when its worst candidate's tail x is ≥ 0 and
-finds it *stuck at the worst point* when that tail x is ≥ 0.9 (``commands.search``, ``summary.json``'s ``worst``).
+finds it *stuck at the worst point* when that tail x is ≥ 0.9 (``runs.verdict``, ``summary.json``'s ``worst``).
 """
 
 import math
 from types import SimpleNamespace
 
+from .. import families
 from ..optim import registry
 from .results_text import join, number
 
@@ -19,16 +20,15 @@ EDGE = 1.5  # a worst candidate whose P (or 1/p) is within this factor of the la
 def search(run):
     """A ``break`` run: ``optimizer``, ``family``, ``betas`` (as run), ``lr``, ``steps``, ``candidates``,
     ``engine``, and its worst candidate: ``tail_x``, ``breaks``, ``stuck``, ``period``, ``p``, ``C``,
-    ``mean_coefficient``, ``at`` (``P = 125, C = 125.8`` or ``p = 0.0089, C = 112``), ``replay`` (its command) and
+    ``mean_coefficient``, ``at`` (``P = 125, C = 125.8`` or ``p = 0.008932, C = 112.3``), ``replay`` (its command) and
     ``outcome`` (the verdict and the worst candidate, as the table's cell), and ``at_edge``: whether its P (or 1/p)
     is within ``EDGE`` times the largest the search allowed (T/100: the rarest big gradient)."""
     summary = run.summary
     settings, worst = summary["settings"], summary["worst"]
-    if worst["family"] == "online":
-        at = f"P = {worst['period']:,}, C = {worst['C']:.5g}"
-    else:
-        at = f"p = {worst['p']:.2g}, C = {worst['C']:.4g}"
-    rarity = worst["period"] if worst["family"] == "online" else 1.0 / worst["p"]
+    family = families.get(worst["family"])
+    value = worst[family.parameter]
+    at = f"{family.symbol} = {family.show(value)}, C = {worst['C']:.5g}"
+    rarity = family.rarity(value)
     fields = dict(optimizer=settings["optimizer"], family=worst["family"], betas=tuple(settings["betas"]),
                   at_edge=rarity * EDGE >= summary["space"]["rarity"][1],
                 lr=settings["lr"], steps=settings["steps"], candidates=summary["candidates"],

@@ -4,26 +4,19 @@ Log axes: the period P (online) or the probability p (stochastic) across, the me
 scale is diverging at 0, where a candidate starts to break the optimizer (red: x ends in the wrong half).
 """
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .png import save_png  # noqa: E402
-
-RARITY_LABEL = {"online": "period $P$ (a big gradient every $P$ steps)",
-                "stochastic": "probability $p$ of the big gradient"}
-MEAN_LABEL = {"online": r"mean coefficient $\mu/s = (C - (P-1))/P$", "stochastic": r"mean coefficient $\mu/s = pC - (1-p)$"}
+from .png import save_png
+from .pyplot import plt
 
 
-def failure_map(path, family, across, mean, tail_x, worst, worst_text, margin, title):
+def failure_map(path, family, rarity, mean, tail_x, worst, worst_text, margin, title):
     """Draws every candidate as a dot coloured by its tail x, the worst as a star, and the margin as a line.
 
     Args:
         path: the PNG to write.
-        family: ``online`` or ``stochastic``.
-        across: P (online) or p (stochastic) of each candidate.
+        family: the ``families.Family`` searched: its parameter runs across, and it labels the axes.
+        rarity: ρ (P, or 1/p) of each candidate.
         mean: μ/s of each candidate.
         tail_x: the tail x of each candidate.
         worst: the index of the worst candidate.
@@ -32,6 +25,7 @@ def failure_map(path, family, across, mean, tail_x, worst, worst_text, margin, t
         title: the figure's title.
     """
     fig, ax = plt.subplots(figsize=(7.5, 5.5), layout="constrained")
+    across = np.asarray(family.axis(rarity), np.float64)
     order = np.argsort(tail_x, kind="stable")  # the worst drawn last, on top
     dots = ax.scatter(across[order], mean[order], c=tail_x[order], cmap="coolwarm", vmin=-1.0, vmax=1.0, s=9,
                       linewidths=0)
@@ -40,8 +34,8 @@ def failure_map(path, family, across, mean, tail_x, worst, worst_text, margin, t
     ax.axhline(margin, color="0.4", lw=0.8, ls="--", label=rf"margin $\delta$ = {margin:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(RARITY_LABEL[family])
-    ax.set_ylabel(MEAN_LABEL[family])
+    ax.set_xlabel(family.rarity_label)
+    ax.set_ylabel(family.mean_label)
     ax.set_title(title, fontsize=10)
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     bar = fig.colorbar(dots, ax=ax)

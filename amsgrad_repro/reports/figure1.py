@@ -1,13 +1,10 @@
-"""Figures as matplotlib PNGs (Agg backend, no display needed)."""
+"""The paper's Figure 1 for a problem command: R_t/t and x_t against t, as a matplotlib PNG."""
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..runs.trajectory import as_arrays, by_optimizer  # noqa: E402
-from .png import save_png  # noqa: E402
+from ..runs.trajectory import as_arrays, by_optimizer
+from .png import save_png
+from .pyplot import plt
 
 
 def _band(ax, curves, color, name):

@@ -5,13 +5,10 @@ one-hidden-layer network on MNIST, and the training and test loss against iterat
 optimizer at its best (α, β2) from the grid search. One command draws its panel, or both panels for CIFARNET.
 """
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .png import save_png  # noqa: E402
+from .png import save_png
+from .pyplot import plt
 
 SMOOTH_WINDOW = 50  # minibatches in the centred mean; torchbearer's running_loss averages the same span
 

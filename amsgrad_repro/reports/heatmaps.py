@@ -1,6 +1,6 @@
 """Heatmaps of a swept quantity over β2 (x) × β1 (y), one panel per lr, with the line β1 = √β2.
 
-Drawn with matplotlib's Agg backend, as ``figure1`` sets it up.
+Drawn with matplotlib's Agg backend (``pyplot``).
 """
 
 import math
@@ -89,7 +89,7 @@ def heatmap(path, values, beta1, beta2, lrs, title, label, kind, limits=(-1.0, 1
     """
     from matplotlib import colors as mcolors
 
-    from .figure1 import plt
+    from .pyplot import plt
 
     ax1, ax2 = Axis(beta1), Axis(beta2)
     n1, n2 = len(ax1.values), len(ax2.values)

@@ -1,6 +1,6 @@
 """The leaderboard of ``compare``: one row per optimizer, ranked by R_T/T, as CSV, stdout table and bar chart.
 
-``final_x`` is x_{T+1}, the iterate after the last update; ``converged`` is ``runs.trajectory.converged``, the
+``final_x`` is x_{T+1}, the iterate after the last update; ``converged`` is ``runs.verdict.reached``, the
 verdict on ``tail_x`` (mean x_t over the last 10 %), and with several seeds it holds only when every seed converged.
 With several seeds the value columns are means over the seeds and ``SPREAD_COLUMNS`` are added.
 """
@@ -9,7 +9,8 @@ import csv
 
 import numpy as np
 
-from ..runs.trajectory import by_optimizer, converged, tail_x
+from ..runs.trajectory import by_optimizer
+from ..runs.verdict import reached, run_phrase, seeds_phrase, tail_x
 from .png import save_png
 
 COLUMNS = ("optimizer", "engine", "final_x", "distance_to_optimum", "average_regret", "converged", "tail_x")
@@ -23,7 +24,7 @@ def leaderboard(problem, trajectories, engines, seeds):
     for name, group in by_optimizer(trajectories).items():
         x = np.array([tr.final_x for tr in group])
         regret = np.array([tr.final_average_regret for tr in group])
-        hits = [converged(tr, problem.optimum) for tr in group]
+        hits = [reached(tr, problem.optimum) for tr in group]
         row = {
             "optimizer": name,
             "engine": engines[name],
@@ -31,6 +32,7 @@ def leaderboard(problem, trajectories, engines, seeds):
             "distance_to_optimum": float(np.abs(x - problem.optimum).mean()),
             "average_regret": float(regret.mean()),
             "converged": all(hits),
+            "verdict": run_phrase(group[0], problem.optimum),
             "tail_x": float(np.mean([tail_x(tr) for tr in group])),
             "steps_per_s": float(np.mean([tr.steps_per_s for tr in group])),
         }
@@ -63,17 +65,14 @@ def format_leaderboard(problem, rows, seeds):
         if spread:
             line += (f"{r['final_x_p10']:>+9.3f}..{r['final_x_p90']:<+7.3f}"
                      f"{r['average_regret_p10']:>11.4f}..{r['average_regret_p90']:<7.4f}")
-        if spread:
-            verdict = f"reached x* in {r['converged_seeds']}/{r['seeds']} seeds"
-        else:
-            verdict = "reached x*" if r["converged"] else f"missed x* = {problem.optimum:+g}"
+        verdict = seeds_phrase(r["converged_seeds"], r["seeds"]) if spread else r["verdict"]
         lines.append(line + f"{r['steps_per_s']:>13,.0f}  {verdict}")
     return "\n".join(lines)
 
 
 def leaderboard_chart(problem, rows, path, title):
     """Bars per optimizer, in leaderboard order: the mean of the last 10 % of x_t, and R_T/T (log scale)."""
-    from .figure1 import plt
+    from .pyplot import plt
 
     names = [row["optimizer"] + f" [{row['engine']}]" for row in rows]
     y = np.arange(len(rows))[::-1]

@@ -1,6 +1,7 @@
 """The phase diagram's statements in RESULTS.md, computed from a sweep's ``sweep.csv``.
 
-A β1 × β2 sweep on a problem with x* = −1 ends each run at x_{T+1}; above 0 is the wrong half. Each β1 row is read
+A β1 × β2 sweep on a problem with x* = −1 judges each run by its tail x (``runs.verdict``); x ≥ 0 is the wrong
+half. Each β1 row is read
 along increasing 1 − β2 as runs of cells on one side of 0, its *pattern*. The pattern most rows share is the common
 boundary; every other row is an exception, listed with its own pattern, so a statement about the grid never hides a
 cell that contradicts it.
@@ -10,7 +11,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..runs.trajectory import TOLERANCE
+from ..runs.verdict import TOLERANCE, WORST, breaks, near
 from .results_text import MINUS, join, number
 
 
@@ -21,7 +22,7 @@ def one_minus(u):
 
 
 def sweep_grid(table):
-    """(β1 values, β2 values in decreasing order, 1 − β2 for them, mean final x over seeds shaped (|β1|, |β2|)).
+    """(β1 values, β2 values in decreasing order, 1 − β2 for them, mean tail x over seeds shaped (|β1|, |β2|)).
 
     Raises:
         ValueError: the sweep has several learning rates (each is its own diagram).
@@ -34,20 +35,20 @@ def sweep_grid(table):
     count = np.zeros_like(x)
     for r in table:
         i, j = b1s.index(r["beta1"]), b2s.index(r["beta2"])
-        x[i, j] += r["final_x"]
+        x[i, j] += r["tail_x"]
         count[i, j] += 1
     return b1s, b2s, np.array([1.0 - b2 for b2 in b2s]), x / count
 
 
 def describe_row(u, above):
-    """A row's pattern in words, e.g. ``x ≤ 0 for 1 − β2 ≤ 3.7e−4; x > 0 for 1 − β2 ≥ 4.6e−4``."""
+    """A row's pattern in words, e.g. ``x < 0 for 1 − β2 ≤ 3.7e−4; x ≥ 0 for 1 − β2 ≥ 4.6e−4``."""
     starts = [0] + [j for j in range(1, len(above)) if above[j] != above[j - 1]]
     ends = [j - 1 for j in starts[1:]] + [len(above) - 1]
     if len(starts) == 1:
-        return f"x {'>' if above[0] else '≤'} 0 at every 1 − β2 of the grid"
+        return f"x {'≥' if above[0] else '<'} 0 at every 1 − β2 of the grid"
     parts = []
     for k, (a, b) in enumerate(zip(starts, ends)):
-        side = "x > 0" if above[a] else "x ≤ 0"
+        side = "x ≥ 0" if above[a] else "x < 0"
         if a == b:
             parts.append(f"{side} at 1 − β2 = {one_minus(u[a])}")
         elif k == 0:
@@ -72,20 +73,20 @@ def beta1_ranges(b1s, rows):
 
 
 def _fail_statement(b1s, b2s, u, x):
-    """The smallest 1 − β2 from which every row that ends above 0 at the largest 1 − β2
-    stays above 0, the rows that do not (named), and the cells of that region, as sentences."""
-    failing = [i for i in range(len(b1s)) if x[i, -1] > 0]
+    """The smallest 1 − β2 from which every row that ends at or above 0 at the largest
+    1 − β2 stays there, the rows that do not (named), and the cells of that region, as sentences."""
+    failing = [i for i in range(len(b1s)) if breaks(x[i, -1])]
     never = [i for i in range(len(b1s)) if i not in failing]
     if not failing:
-        return "No β1 of the grid ends above 0 at the largest 1 − β2."
-    rows = x[failing] > 0
+        return "No β1 of the grid ends at or above 0 at the largest 1 − β2."
+    rows = breaks(x[failing])
     start = max(len(row) - int(np.argmin(row[::-1])) if not row.all() else 0 for row in rows)
     ends = "ends" if len(never) == 1 else "end"
-    except_ = f" except {beta1_ranges(b1s, never)}, which {ends} at or below 0 at the largest 1 − β2" if never else ""
-    all_fail = (f"For every β1 of the grid{except_}, Adam's final x is above 0 (the wrong half) at every "
+    except_ = f" except {beta1_ranges(b1s, never)}, which {ends} below 0 at the largest 1 − β2" if never else ""
+    all_fail = (f"For every β1 of the grid{except_}, Adam's tail x is at or above 0 (the wrong half) at every "
                 f"1 − β2 ≥ {one_minus(u[start])} (β2 ≤ {b2s[start]:.8g}).")
     region = x[failing][:, start:]
-    at_worst = int(np.sum(region >= 1 - TOLERANCE))
+    at_worst = int(np.sum(near(region, WORST)))
     i, j = np.unravel_index(np.argmin(region), region.shape)
     fail_region = (f"In that region {at_worst} of the {region.size} cells end within {TOLERANCE:g} of the worst "
                    f"point +1; the lowest x there is {number(region[i, j], '+.3f')} (β1 = {b1s[failing[i]]:.3g}, "
@@ -94,18 +95,18 @@ def _fail_statement(b1s, b2s, u, x):
 
 
 def _converge_statement(b1s, b2s, u, x):
-    """The largest 1 − β2 up to which every row ends at or below 0, and the cells of that region (their range and
+    """The largest 1 − β2 up to which every row ends below 0, and the cells of that region (their range and
     how many reached x*), as sentences."""
-    below = (x <= 0).all(axis=0)
+    below = (~breaks(x)).all(axis=0)
     if not below[0]:
-        return "No 1 − β2 of the grid makes Adam's final x end at or below 0 for every β1."
+        return "No 1 − β2 of the grid makes Adam's tail x end below 0 for every β1."
     end = len(below) - 1 if below.all() else int(np.argmin(below)) - 1
-    all_converge = (f"For every β1 of the grid, Adam's final x is at or below 0 at every 1 − β2 ≤ {one_minus(u[end])} "
+    all_converge = (f"For every β1 of the grid, Adam's tail x is below 0 at every 1 − β2 ≤ {one_minus(u[end])} "
                     f"(β2 ≥ {b2s[end]:.8g}).")
     region = x[:, :end + 1]
-    reached = int(np.sum(np.abs(region + 1) <= TOLERANCE))
+    reached = int(np.sum(near(region, -WORST)))
     i, j = np.unravel_index(np.argmax(region), region.shape)
-    converge_region = (f"There the final x lies between {number(region.min(), '+.2f')} and "
+    converge_region = (f"There the tail x lies between {number(region.min(), '+.2f')} and "
                        f"{number(region.max(), '+.2f')}, and {reached} of the {region.size} cells end within "
                        f"{TOLERANCE:g} of x* = −1; the highest x, {number(region[i, j], '+.2f')}, is at "
                        f"β1 = {b1s[i]:.3g}, β2 = {b2s[j]:.8g}.")
@@ -118,10 +119,10 @@ def phase_diagram(run):
     ``rows``, ``cols``, ``steps``, ``lr``; ``common``: how many rows share the most frequent pattern
     (``n_common``), which, and that pattern; ``exceptions`` (Markdown sub-bullets, consecutive rows with one pattern together) and
     ``n_exceptions``; ``fail`` and ``converge``: sentences about the whole grid (``_fail_statement``,
-    ``_converge_statement``); ``threshold``: the common pattern's switch from ≤ 0 to > 0 as a β2 interval.
+    ``_converge_statement``); ``threshold``: the common pattern's switch from < 0 to ≥ 0 as a β2 interval.
     """
     b1s, b2s, u, x = sweep_grid(run.tables["sweep"])
-    patterns = [tuple(row > 0) for row in x]
+    patterns = [tuple(breaks(row)) for row in x]
     tally = Counter(patterns)
     common = max(tally, key=lambda p: (tally[p], -patterns.index(p)))  # most rows; ties: the first row's
     common_rows = [i for i, p in enumerate(patterns) if p == common]
@@ -137,7 +138,7 @@ def phase_diagram(run):
     if len(switches) == 1 and not common[0]:
         threshold = f"between β2 = {b2s[switches[0]]:.8g} and {b2s[switches[0] - 1]:.8g}"
     else:
-        threshold = "not a single switch from ≤ 0 to > 0"
+        threshold = "not a single switch from < 0 to ≥ 0"
     return dict(
         rows=len(b1s), cols=len(b2s), lr=run.tables["sweep"][0]["lr"], steps=run.summary["settings"]["steps"],
         common=(f"{len(common_rows)} of the {len(b1s)} β1 rows ({beta1_ranges(b1s, common_rows)}) share one "

@@ -7,7 +7,7 @@ METADATA = {"Software": None}
 
 def save_png(fig, path, dpi):
     """Writes ``fig`` to ``path`` as a PNG at ``dpi`` dots per inch with fixed metadata, closes it, returns ``path``."""
-    import matplotlib.pyplot as plt
+    from .pyplot import plt
 
     fig.savefig(path, dpi=dpi, format="png", metadata=METADATA)
     plt.close(fig)

@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..presets import resolve
-from ..runs.trajectory import TOLERANCE
+from ..runs.verdict import TOLERANCE
 
 QUICK_NOTE = ("**This page comes from `results --quick`: tiny budgets for a smoke test. Its numbers are not the "
               "results.**\n\n")

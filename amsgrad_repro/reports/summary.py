@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 from ..runs.interrupt import STOP
 from ..runs.layout import TAGS
-from ..runs.trajectory import converged, tail_x, verdict
+from ..runs.verdict import reached, run_phrase, tail_x
 
 
 def problem_record(problem):
@@ -30,11 +30,11 @@ def trajectory_record(trajectory, problem, run_dir):
         "final_x": trajectory.final_x,
         "tail_mean_x": tail_x(trajectory),
         "final_average_regret": trajectory.final_average_regret,
-        "converged": converged(trajectory, problem.optimum),
+        "converged": reached(trajectory, problem.optimum),
         "steps_per_s": trajectory.steps_per_s,
         "interrupted": trajectory.interrupted,
         "diverged_at": trajectory.diverged_at,
-        "verdict": verdict(trajectory, problem.optimum),
+        "verdict": run_phrase(trajectory, problem.optimum),
         "tensorboard_dir": os.path.relpath(trajectory.tb_dir, run_dir),
         "tags": TAGS,
     }

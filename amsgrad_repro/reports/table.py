@@ -1,6 +1,6 @@
 """The stdout table of a problem command: one row per run and its verdict."""
 
-from ..runs.trajectory import tail_x, verdict
+from ..runs.verdict import run_phrase, tail_x
 
 
 def format_table(problem, trajectories):
@@ -10,6 +10,6 @@ def format_table(problem, trajectories):
     for tr in trajectories:
         lines.append(
             f"{tr.optimizer:<22}{tr.seed:>5}{tr.steps_done:>11}{tr.final_x:>+9.4f}{tail_x(tr):>+9.4f}"
-            f"{tr.final_average_regret:>9.4f}{tr.steps_per_s:>13,.0f}  {verdict(tr, problem.optimum)}"
+            f"{tr.final_average_regret:>9.4f}{tr.steps_per_s:>13,.0f}  {run_phrase(tr, problem.optimum)}"
         )
     return "\n".join(lines)

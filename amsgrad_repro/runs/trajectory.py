@@ -1,7 +1,6 @@
-"""What one run of one optimizer on a synthetic problem produced, and the verdict on it.
+"""What one run of one optimizer on a synthetic problem produced.
 
-Both engines return a ``Trajectory``; reports and commands read it. The verdict measure is ``tail_x``, the mean of
-the logged x_t over the last 10 % of the steps.
+Both engines return a ``Trajectory``; reports and commands read it, and ``runs.verdict`` judges it.
 """
 
 import time
@@ -59,41 +58,6 @@ def as_arrays(trajectory):
     return tuple(np.asarray(a) for a in (trajectory.steps, trajectory.x, trajectory.average_regret))
 
 
-TAIL = 0.1  # the share of the steps whose mean x_t is the verdict measure
-
-
 def auto_every(steps):
     """The logging interval of a ``steps``-step run at auto logging (``--log-every 0``): about 2000 points."""
     return max(1, steps // 2000)
-
-
-def in_tail(steps, steps_done, fraction=TAIL):
-    """Which of the logged ``steps`` lie in the last ``fraction`` of ``steps_done`` steps (a boolean array)."""
-    return np.asarray(steps) > (1 - fraction) * steps_done
-
-
-def tail_x(trajectory, fraction=TAIL):
-    """Mean of the logged x_t over the last ``fraction`` of the steps (x_T itself when none was logged there).
-
-    On the stochastic problems x_t keeps jumping after each rare gradient, so x_T alone is a noisy verdict.
-    """
-    steps, x, _ = as_arrays(trajectory)
-    tail = x[in_tail(steps, trajectory.steps_done, fraction)]
-    return float(tail.mean()) if len(tail) else trajectory.final_x
-
-
-TOLERANCE = 0.1  # of the verdict: 5 % of the width of [-1, 1]
-
-
-def converged(trajectory, optimum, tolerance=TOLERANCE):
-    """The verdict: the last 10 % of x_t average within ``tolerance`` of x*, and no NaN on the way."""
-    return trajectory.diverged_at is None and abs(tail_x(trajectory) - optimum) <= tolerance
-
-
-def verdict(trajectory, optimum):
-    """``reached x*``, ``missed x* = <x*>`` or ``diverged (NaN at t = <t>)``, with ``(interrupted)`` after a signal."""
-    if trajectory.diverged_at is not None:
-        text = f"diverged (NaN at t = {trajectory.diverged_at})"
-    else:
-        text = "reached x*" if converged(trajectory, optimum) else f"missed x* = {optimum:+g}"
-    return text + (" (interrupted)" if trajectory.interrupted else "")
