@@ -20,12 +20,12 @@ step-size schedule α_t is left to a scheduler on ``lr``.
 
 Where they are printed: in Reddi et al., Section 2 sets up Algorithm 1, the generic adaptive method, and Adam as its
 instance through the recursion (1) without the debiasing step (footnote 1); Section 4 is AMSGrad, Algorithm 2
-(Theorem 4, Corollary 1); Section 5, after the experiments, is "Extension: AdamNC algorithm" (Theorem 5, Corollary
-2), whose pseudocode is Algorithm 3 in the appendix. AdamX is Algorithm 2 in Section 5 of Tran & Phong
-(arXiv:1904.03590v4), whose Algorithm 1 is Reddi et al.'s Algorithm 2. The main text of Reddi et al. was read in
-its OpenReview version; the boxes of Algorithm 3 and of Tran & Phong's Algorithm 2 were read only as quoted in
-transcriptions of the two papers, and agree with what the papers' text states about them (Theorem 5, Corollary 2;
-Tran & Phong's Lemma 5.2).
+(Theorem 4, Corollary 1); Section 5 ends, after the experiments, with "Extension: AdamNC algorithm" (5.1 in the
+OpenReview submission; Theorem 5, Corollary 2), whose pseudocode is Algorithm 3 in the appendix. AdamX is Algorithm
+2 in Section 5 of Tran & Phong (arXiv:1904.03590v4), whose Algorithm 1 is Reddi et al.'s Algorithm 2. Reddi et
+al.'s main text was read in its OpenReview version; the boxes of Algorithm 3 and of Tran & Phong's Algorithm 2 were
+read only as quoted in transcriptions of the two papers, and agree with what the papers' own text says of them
+(Reddi et al.'s Theorem 5 and Corollary 2; Tran & Phong's Lemma 5.2).
 
 **The 0/0 rule.** Without ε, √v̂_t can be 0. That happens only where every gradient so far was 0 (v̂_t is a
 weighted sum of past g², with positive weights from step 1 on), and then m_t = 0 too: the update there is defined
