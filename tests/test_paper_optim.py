@@ -17,7 +17,7 @@ REL = 1e-6
 
 
 def adam_paper_reference(grads, lr=LR, b1=B1, b2=B2):
-    """Algorithm 1, constant betas, no bias correction, no eps: the iterates x_2, x_3, ..."""
+    """Section 2: Algorithm 1 with the recursion (1), constant betas, no debiasing, no eps: x_2, x_3, ..."""
     x = m = v = 0.0
     xs = []
     for g in grads:
@@ -29,7 +29,7 @@ def adam_paper_reference(grads, lr=LR, b1=B1, b2=B2):
 
 
 def amsgrad_paper_reference(grads, lr=LR, b1=B1, b2=B2):
-    """Algorithm 2: v_hat = max(v_hat, v)."""
+    """Section 4, Algorithm 2: v_hat = max(v_hat, v)."""
     x = m = v = v_hat = 0.0
     xs = []
     for g in grads:
@@ -42,7 +42,7 @@ def amsgrad_paper_reference(grads, lr=LR, b1=B1, b2=B2):
 
 
 def adamnc_reference(grads, lr=LR, b1=B1):
-    """Algorithm 1 with beta2_t = 1 - 1/t."""
+    """Section 5, Algorithm 3 with constant beta1 and beta2_t = 1 - 1/t (Corollary 2)."""
     x = m = v = 0.0
     xs = []
     for t, g in enumerate(grads, start=1):
@@ -55,7 +55,7 @@ def adamnc_reference(grads, lr=LR, b1=B1):
 
 
 def adamx_reference(grads, lam, lr=LR, b1=B1, b2=B2, rescale=True):
-    """Tran & Phong: beta1_t = b1 * lam^(t-1), v_hat = max((1-b1_t)^2/(1-b1_{t-1})^2 * v_hat, v)."""
+    """Tran & Phong, Algorithm 2: beta1_t = b1 * lam^(t-1), v_hat = max((1-b1_t)^2/(1-b1_{t-1})^2 * v_hat, v)."""
     x = m = v = v_hat = 0.0
     xs = []
     for t, g in enumerate(grads, start=1):

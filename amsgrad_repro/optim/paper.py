@@ -1,20 +1,31 @@
 """The paper's own algorithms as ``torch.optim.Optimizer`` classes, written exactly as printed.
 
-Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond" (ICLR 2018), and Tran & Phong's AdamX. None of them has
-bias correction or ε; they differ only in β1,t, β2,t and in how v̂_t is formed:
+Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond" (ICLR 2018, OpenReview ryQu7f-RZ; arXiv:1904.09237),
+and Tran & Phong's AdamX. None of them has bias correction or ε; they differ only in β1,t, β2,t and in how v̂_t is
+formed:
 
-===================  =====================  ==================  ================================================
-class                β1,t                   β2,t                v̂_t
-===================  =====================  ==================  ================================================
-``AdamPaper``        β1                     β2                  v_t                       (Algorithm 1)
-``AdamNC``           β1                     1 − 1/t             v_t                       (Section 3, Algorithm 1)
-``AMSGradPaper``     β1                     β2                  max(v̂_{t−1}, v_t)         (Algorithm 2)
-``AdamX``            β1·λ^{t−1}             β2                  max(r_t·v̂_{t−1}, v_t)     (Tran & Phong 2019)
-===================  =====================  ==================  ================================================
+================  ==========  =======  =====================  =============================================
+class             β1,t        β2,t     v̂_t                    printed in
+================  ==========  =======  =====================  =============================================
+``AdamPaper``     β1          β2       v_t                    Reddi et al., Section 2: Algorithm 1 with (1)
+``AdamNC``        β1          1 − 1/t  v_t                    Reddi et al., Section 5: Algorithm 3
+``AMSGradPaper``  β1          β2       max(v̂_{t−1}, v_t)      Reddi et al., Section 4: Algorithm 2
+``AdamX``         β1·λ^{t−1}  β2       max(r_t·v̂_{t−1}, v_t)  Tran & Phong, Section 5: Algorithm 2
+================  ==========  =======  =====================  =============================================
 
 with m_t = β1,t·m_{t−1} + (1 − β1,t)·g_t, v_t = β2,t·v_{t−1} + (1 − β2,t)·g_t², x_{t+1} = x_t − α·m_t/√v̂_t and
-r_t = (1 − β1,t)²/(1 − β1,t−1)². The projection Π_F is left to the caller (``experiment.project_onto_domain``), and
-a step-size schedule α_t to a scheduler on ``lr``.
+r_t = (1 − β1,t)²/(1 − β1,t−1)². The paper projects with Π_{F,√V̂_t}, weighted by √V̂_t; on a box such as
+F = [−1, 1] that is the clamp whatever the weight, which the caller applies (``experiment.project_onto_domain``). A
+step-size schedule α_t is left to a scheduler on ``lr``.
+
+Where they are printed: in Reddi et al., Section 2 sets up Algorithm 1, the generic adaptive method, and Adam as its
+instance through the recursion (1) without the debiasing step (footnote 1); Section 4 is AMSGrad, Algorithm 2
+(Theorem 4, Corollary 1); Section 5 ends, after the experiments, with "Extension: AdamNC algorithm" (5.1 in the
+OpenReview submission; Theorem 5, Corollary 2), whose pseudocode is Algorithm 3 in the appendix. AdamX is Algorithm
+2 in Section 5 of Tran & Phong (arXiv:1904.03590v4), whose Algorithm 1 is Reddi et al.'s Algorithm 2. Reddi et
+al.'s main text was read in its OpenReview version; the boxes of Algorithm 3 and of Tran & Phong's Algorithm 2 were
+read only as quoted in transcriptions of the two papers, and agree with what the papers' own text says of them
+(Reddi et al.'s Theorem 5 and Corollary 2; Tran & Phong's Lemma 5.2).
 
 **The 0/0 rule.** Without ε, √v̂_t can be 0. That happens only where every gradient so far was 0 (v̂_t is a
 weighted sum of past g², with positive weights from step 1 on), and then m_t = 0 too: the update there is defined
@@ -82,7 +93,10 @@ class _NoEpsAdam(torch.optim.Optimizer):
 
 
 class AdamPaper(_NoEpsAdam):
-    """Adam as the paper writes it (Algorithm 1 with constant β1, β2): no bias correction, no ε.
+    """Adam as the paper writes it: no bias correction, no ε.
+
+    Section 2 of the paper: Algorithm 1 (the generic adaptive method) with Adam's averaging functions, i.e. the
+    recursion (1) with constant β1, β2, and without the debiasing step (footnote 1).
 
     m_t = β1·m_{t−1} + (1 − β1)·g_t;  v_t = β2·v_{t−1} + (1 − β2)·g_t²;  x_{t+1} = x_t − α·m_t/√v_t  (0/0 := 0).
 
@@ -100,13 +114,14 @@ class AdamPaper(_NoEpsAdam):
 
 
 class AMSGradPaper(_NoEpsAdam):
-    """AMSGrad exactly as Algorithm 2 of the paper: the max of the raw v, no bias correction, no ε.
+    """AMSGrad exactly as Algorithm 2 of the paper (Section 4): the max of the raw v, no bias correction, no ε.
 
     m_t = β1·m_{t−1} + (1 − β1)·g_t;  v_t = β2·v_{t−1} + (1 − β2)·g_t²;  v̂_t = max(v̂_{t−1}, v_t);
     x_{t+1} = x_t − α·m_t/√v̂_t  (0/0 := 0).
 
-    β1 is constant (the experiments' setting; the theory allows β1,t ≤ β1). ``torch.optim.Adam(amsgrad=True)`` is a
-    different variant: the same max, then both bias corrections and ε (registry name ``amsgrad``).
+    β1 is constant ("one typically uses a constant β1t in practice", Section 4; Theorem 4 allows β1,t ≤ β1).
+    ``torch.optim.Adam(amsgrad=True)`` is a different variant: the same max, then both bias corrections and ε
+    (registry name ``amsgrad``).
 
     Args:
         params: parameters to optimise.
@@ -125,12 +140,15 @@ class AMSGradPaper(_NoEpsAdam):
 
 
 class AdamNC(_NoEpsAdam):
-    """AdamNC: Algorithm 1 with β2,t = 1 − 1/t and constant β1 (Section 3 of the paper), no bias correction, no ε.
+    """AdamNC: Algorithm 3 of the paper with β2,t = 1 − 1/t and constant β1, no bias correction, no ε.
 
-    The section and algorithm numbers here follow the project's reference notes; they were not re-read in the paper.
+    Section 5, "Extension: AdamNC algorithm" (after the experiments); the pseudocode, Algorithm 3, is in the
+    appendix. It is Adam with non-constant β1,t, β2,t and no max; β2,t = 1 − 1/t is the schedule of Corollary 2,
+    and β1 is held constant here, as AMSGrad's is in practice (Corollary 2 takes β1,t = β1·λ^{t−1}, λ < 1).
 
-    β2,1 = 0, so v_1 = g_1²; in general v_t = (1/t)·Σ_{k≤t} g_k², the mean of the squared gradients, which never
-    forgets a large gradient (the paper's point about AdaGrad-like averaging). There is no max.
+    β2,1 = 0, so v_1 = g_1²; in general v_t = (1/t)·Σ_{k≤t} g_k², the mean of the squared gradients (the sentence
+    after Corollary 2), which never forgets a large gradient: in the paper's words, a momentum based variant of
+    AdaGrad.
 
     m_t = β1·m_{t−1} + (1 − β1)·g_t;  v_t = (1 − 1/t)·v_{t−1} + (1/t)·g_t²;  x_{t+1} = x_t − α·m_t/√v_t  (0/0 := 0).
 
@@ -158,23 +176,20 @@ class AdamNC(_NoEpsAdam):
 
 class AdamX(_NoEpsAdam):
     """AdamX: Tran Thi Phuong & Le Trieu Phong, "On the Convergence Proof of AMSGrad and a New Version", IEEE Access
-    7 (2019), doi:10.1109/ACCESS.2019.2916341, arXiv:1904.03590. (Not the 2025 "AdamX" of Zhu et al., later AdamNX.)
+    7 (2019), doi:10.1109/ACCESS.2019.2916341, arXiv:1904.03590, Section 5, Algorithm 2. (Not the 2025 "AdamX" of
+    Zhu et al., later AdamNX.)
 
-    AMSGrad with a decaying β1,t = β1·λ^{t−1} and v̂ rescaled before the max:
+    AMSGrad (their Algorithm 1, Reddi et al.'s Algorithm 2) with a decaying β1,t = β1·λ^{t−1} and v̂ rescaled before
+    the max:
 
     m_t = β1,t·m_{t−1} + (1 − β1,t)·g_t;  v_t = β2·v_{t−1} + (1 − β2)·g_t²;
     v̂_t = max((1 − β1,t)²/(1 − β1,t−1)²·v̂_{t−1}, v_t);  x_{t+1} = x_t − α·m_t/√v̂_t  (0/0 := 0).
 
-    At t = 1, v̂_0 = 0 and the factor is taken as 1. The rescaling makes √v̂_t/(1 − β1,t) non-decreasing, the
-    inequality Reddi et al.'s proof of their Theorem 4 needs but AMSGrad only gives when β1,t is constant. With λ = 1
-    (the default) β1,t = β1, the factor is 1 and AdamX is ``AMSGradPaper`` exactly.
-
-    What was checked: the authors, venue, DOI and the flaw they name (the proof's step √v̂_{t+1}/(α_{t+1}(1 − β1,t+1))
-    ≥ √v̂_t/(α_t(1 − β1,t)), which AMSGrad does not guarantee) were read from the IEEE and arXiv pages; the
-    v̂_t formula above is the one this project's reference notes give, and it is exactly what that inequality needs
-    (square both sides, α constant). Not checked against the paper's algorithm box: the v̂_t formula itself, that m_t
-    uses β1,t (as in Reddi et al.'s Algorithm 2), and that Tran & Phong use the schedule β1·λ^{t−1} (the one of
-    Reddi et al.'s Corollary 1, chosen here so that the factor is not 1).
+    Algorithm 2 sets v̂_1 = v_1, which is the max above with the factor taken as 1 (v̂_0 = 0). The rescaling makes
+    v̂_t/(1 − β1,t)² non-decreasing, hence √v̂_t/(α_t(1 − β1,t)) for a non-increasing α_t: the inequality Reddi et
+    al.'s proof of their Theorem 4 needs, which AMSGrad only gives when β1,t is constant. β1·λ^{t−1} is the first
+    schedule of Tran & Phong's Corollary 5.6 (and of Reddi et al.'s Corollary 1); Tran & Phong's Theorem 5.1 allows
+    any β1,t ≤ β1. With λ = 1 (the default) β1,t = β1, the factor is 1 and AdamX is ``AMSGradPaper`` exactly.
 
     Args:
         params: parameters to optimise.

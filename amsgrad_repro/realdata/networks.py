@@ -1,8 +1,9 @@
 """The three networks of the paper's real-data experiments (Section 5, "Experiments"; Figure 2).
 
-Architectures follow the paper's text as quoted in a public summary of Section 5 (the paper itself was not reachable
-offline) and the reference notes. Training settings such as α_t and the minibatch size are the trainer's business and
-are noted here only to tie each network to its experiment. Every network returns logits; the loss applies softmax.
+Architectures follow the paragraphs "Logistic Regression" and "Neural Networks" of the paper's Section 5 (read in its
+OpenReview text); where the paper is silent, the CIFARNET docstring says what fills the gap. Training settings such as
+α_t and the minibatch size are the trainer's business and are noted here only to tie each network to its experiment.
+Every network returns logits; the loss applies softmax.
 """
 
 import math
@@ -24,7 +25,8 @@ LRN_K = 1.0
 class LogisticRegression(nn.Module):
     """Multiclass logistic regression: one affine map to the class logits.
 
-    Section 5, "Logistic Regression" on MNIST (there run with α_t = α/√t and minibatch 128).
+    Section 5, "Logistic Regression" on MNIST: 784-dimensional inputs, 10 classes (there run with α_t = α/√t and
+    minibatch 128).
 
     Args:
         in_features: Size of one flattened input.
@@ -43,8 +45,9 @@ class LogisticRegression(nn.Module):
 class MLP(nn.Module):
     """Fully connected network with one hidden layer of ReLU units.
 
-    Section 5, "Neural Networks" on MNIST: one fully connected hidden layer of rectified linear units, 100 of them
-    per the reference notes (there run with a constant α and minibatch 128).
+    Section 5, "Neural Networks" on MNIST: one fully connected hidden layer of 100 rectified linear units (there run
+    with a constant α_t = α, and with minibatch 128: the CIFARNET paragraph sets it to 128 "similar to previous
+    experiments").
 
     Args:
         in_features: Size of one flattened input.
@@ -65,8 +68,9 @@ class CifarNet(nn.Module):
     """CIFARNET: two convolutional layers, then fully connected layers of 384 and 192 units.
 
     Section 5, "Neural Networks" on CIFAR-10: 2 convolutional layers with 64 channels and kernel size 6×6, 2×2 max
-    pooling and local response normalisation between them, fully connected layers of 384 and 192 units with a
-    dropout layer of keep probability 0.5 between them (there run with minibatch 128).
+    pooling and "layer response normalization" between them (citing Krizhevsky et al. 2012, whose normalisation is
+    local response normalisation), fully connected layers of 384 and 192 units with a dropout layer of keep
+    probability 0.5 between them (there run with a constant α_t = α and minibatch 128).
 
     The paper does not give the order of pooling and normalisation; this follows the TensorFlow cifar10 tutorial the
     name refers to: conv → ReLU → pool → LRN → conv → ReLU → LRN → pool. The paper's 2×2 pooling (stride 2) replaces
