@@ -62,14 +62,45 @@ class StopOnNaN(Callback):
             state[torchbearer.STOP_TRAINING] = True
 
 
+class ClosureIgnored(RuntimeError):
+    """The optimizer's ``step()`` returned without calling its closure, so torchbearer computed no gradient."""
+
+
+def insist_on_the_closure(optimizer, name):
+    """Makes ``optimizer.step`` raise ``ClosureIgnored`` the first time it returns without calling the closure:
+    torchbearer computes f_t and its gradient only inside the closure it passes to ``step``, so such a class would
+    train on no gradient at all (``p.grad`` None). The check wraps the first step only."""
+    step = optimizer.step
+
+    def first_step(closure=None):
+        called = []
+
+        def counted():
+            called.append(True)
+            return closure()
+
+        loss = step(counted)
+        optimizer.step = step
+        if not called:
+            raise ClosureIgnored(f"{name}.step() never calls its closure, so on the torchbearer engine it gets no "
+                                 f"gradient (torchbearer computes the loss and its gradient inside the closure): call "
+                                 f"closure() in step(), or run it where .grad is set before step() (break's batched "
+                                 f"engine)")
+        return loss
+
+    optimizer.step = first_step
+
+
 def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True):
     """Trains ``problem`` with the optimizer ``spec`` for ``settings.steps`` steps; returns its ``Trajectory``.
 
     Raises:
         RunInterrupted: on Ctrl-C or SIGTERM; the Trial stopped after the current step and closed its TensorBoard
             writers.
+        ClosureIgnored: the optimizer's first step did not call its closure.
     """
     optimizer = spec.build([problem.x], hyper)
+    insist_on_the_closure(optimizer, spec.name)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
     board = IndexedTensorBoard(run_dir, run_label, settings.every, paper_index,
                                lambda state: [(tag, state[torchbearer.METRICS][key]) for key, tag in TAGS.items()])
