@@ -30,7 +30,7 @@ class Family:
 
     Attributes:
         name: the family's name on the command line and in files.
-        model: its ``experiment`` model class.
+        model_name: its ``experiment`` model class's name (``model`` is the class).
         parameter: the model's (and the problem command's flag's) name of the rarity parameter.
         symbol: that parameter's symbol in tables.
         random: whether its coefficients come from the uniform stream (``experiment.Stochastic.draws``).
@@ -40,12 +40,12 @@ class Family:
             parameter as flags: a candidate's replay.
     """
 
-    name = parameter = symbol = rarity_label = mean_label = preset = None
+    name = model_name = parameter = symbol = rarity_label = mean_label = preset = None
     random = False
 
     @property
     def model(self):
-        raise NotImplementedError
+        return getattr(_experiment(), self.model_name)
 
     def rarity_value(self, rarity):
         """The parameter (P or p) at rarity ρ."""
@@ -109,13 +109,9 @@ def rare_coefficient(rarity, mean):
 class OnlineFamily(Family):
     """f_t = s·C·x when t mod P = 1, else −s·x (Reddi et al., Section 3): deterministic, with period P."""
 
-    name, parameter, symbol, random, preset = "online", "period", "P", False, "online"
+    name, model_name, parameter, symbol, random, preset = "online", "Online", "period", "P", False, "online"
     rarity_label = "period $P$ (a big gradient every $P$ steps)"
     mean_label = r"mean coefficient $\mu/s = (C - (P-1))/P$"
-
-    @property
-    def model(self):
-        return _experiment().Online
 
     def rarity_value(self, rarity):
         return np.rint(rarity).astype(np.int64)
@@ -142,13 +138,9 @@ class StochasticFamily(Family):
     """f_t = s·C·x with probability p, else −s·x (Reddi et al., Section 5 and Theorem 3), every problem of a seed
     reading the uniform stream of ``experiment.Stochastic(seed=seed)``."""
 
-    name, parameter, symbol, random, preset = "stochastic", "p", "p", True, "stochastic"
+    name, model_name, parameter, symbol, random, preset = "stochastic", "Stochastic", "p", "p", True, "stochastic"
     rarity_label = "probability $p$ of the big gradient"
     mean_label = r"mean coefficient $\mu/s = pC - (1-p)$"
-
-    @property
-    def model(self):
-        return _experiment().Stochastic
 
     def rarity_value(self, rarity):
         return 1.0 / np.asarray(rarity, np.float64)

@@ -114,7 +114,7 @@ def sweep_grid(steps):
     from .sweep import run_tile
 
     settings = SweepSettings(beta1=beta_grid("lin:0:0.99:64"), beta2=beta_grid("1-log:1:1e-6:64"), steps=steps)
-    return run_tile(settings, registry.get("adam"), settings.lr.values[0], 0, 64 * 64)[2]
+    return run_tile(settings, registry.get("adam"), settings.lr.values[0], 0, 64 * 64)[3]
 
 
 _FIRST_COMPILE = """
