@@ -42,8 +42,8 @@ def test_first_compile_reports_both_drivers_and_the_simd_lanes():
     with open("/proc/cpuinfo") as f:
         widest = machine.widest_float32_lanes(machine.simd_flags(f.read()))
     _, _, lanes = first_compile("sgd")
-    # sgd's lane loop is vectorised on any x86-64 CPU (SSE: 4 lanes); how wide is LLVM's choice for the CPU
-    # (llvm_cpu_name), up to the widest register the CPU has.
+    # sgd's lane loop is vectorised on any x86-64 CPU (SSE2 gives 4 lanes). How many lanes is LLVM's choice for the
+    # CPU it compiles for (machine.llvm_cpu_name), never more than one register of this CPU holds.
     assert lanes in (4, 8, 16) and lanes <= widest
 
 
@@ -57,6 +57,7 @@ def test_the_table_from_injected_timings(monkeypatch):
                                 "run_steps": 1_000_000, "sweep_steps": 1_000_000})
     seconds = {(1, 6_000_000): iter([1.0, 2.0, 4.0]),  # 6M, 3M, 1.5M steps/s
                (1024, 1_000_000): iter([2.0, 16.0, 8.0])}  # 512M, 64M, 128M run-steps/s
+    # Any other (runs, steps) is a call that only loads a driver, untimed.
     monkeypatch.setattr(engine_timings, "fused_batch", lambda runs, steps: next(seconds.get((runs, steps), iter([0]))))
     monkeypatch.setattr(tutorial, "seed_style", lambda steps, logdir: {1000: 0.5}[steps])
     monkeypatch.setattr(engine_timings, "torchbearer_engine",
@@ -100,7 +101,8 @@ def test_break_rows_give_the_search_and_the_whole_command_per_engine():
             "torch.optim:Adam": iter([(4401, 200.0, 230.0)])}  # one repeat: minutes on the batched torch engine
     rows = break_command.break_rows("both", 1000, 3, lambda optimizer, steps: next(runs[optimizer]) if steps == 1000
                                     else None)
-    adam, torch = "`break --optimizer adam` (online, T = 1,000", "`break --optimizer torch.optim:Adam` (online, T = 1,000"
+    adam = "`break --optimizer adam` (online, T = 1,000"
+    torch = "`break --optimizer torch.optim:Adam` (online, T = 1,000"
     assert rows == [Row(f"{adam}, 4,401 candidates, fused): search", "s", 3.9, [3.9, 4.1, 3.0]),
                     Row(f"{adam}, 4,401 candidates, fused): whole command", "s wall", 7.1, [7.1, 7.0, 9.0]),
                     Row(f"{torch}, 4,401 candidates, batched torch): search", "s", 200.0, [200.0]),
@@ -113,11 +115,10 @@ def test_start_up_excess_is_the_command_minus_the_bare_import_of_the_same_repeat
     order = []
 
     def run(argv):
-        name = argv[3] if argv[1] == "-m" else "bare"
-        assert argv[:-1] == [sys.executable, "-m", "amsgrad_repro", "online", "--logdir"] if name == "online" else (
-            argv == [sys.executable, "-c", "import torch"])
-        order.append(name)
-        return next(seconds[name])
+        bare = argv == [sys.executable, "-c", "import torch"]
+        assert bare or argv[:-1] == [sys.executable, "-m", "amsgrad_repro", "online", "--logdir"]
+        order.append("bare" if bare else "online")
+        return next(seconds[order[-1]])
 
     rows = end_to_end.start_up(3, ("online",), run)
     assert order == ["bare", "online"] * 3
@@ -133,7 +134,8 @@ def test_phases_are_medians_per_phase_and_clock_and_the_table_totals_them():
                      {"import torch": [2.0, 4.0], "rest": [0.1, 0.2]}])
     table = end_to_end.phases(3, ("online",), lambda command: next(profiles))
     assert table == {"online": {"import torch": (2.0, 2.0), "rest": (0.2, 0.2)}}
-    assert markdown.phases_table({**table, "stochastic": {"import torch": (1.25, 1.5), "rest": (0.125, 0.5)}}) == "\n".join([
+    table["stochastic"] = {"import torch": (1.25, 1.5), "rest": (0.125, 0.5)}
+    assert markdown.phases_table(table) == "\n".join([
         "| phase | online wall | online cpu | stochastic wall | stochastic cpu |", "|---|---:|---:|---:|---:|",
         "| import torch | 2.000 | 2.000 | 1.250 | 1.500 |", "| rest | 0.200 | 0.200 | 0.125 | 0.500 |",
         "| total | 2.200 | 2.200 | 1.375 | 2.000 |"])

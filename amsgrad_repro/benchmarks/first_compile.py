@@ -10,16 +10,16 @@ import sys
 import tempfile
 import time
 
+from .. import experiment
+from ..engines import fused
+from ..optim import registry
+from . import machine
+
 
 def compile_drivers(kernel):
     """{"scalar driver": s, "SIMD driver": s, "float32 lanes": n} of the first step of a ``fused.Batch`` of the online
     problem on each driver (1 run on the scalar driver, 16 on the SIMD one): that step only loads its driver,
     compiling it if numba's cache does not hold it."""
-    from .. import experiment
-    from ..engines import fused
-    from ..optim import registry
-    from . import machine
-
     spec = next(s for s in registry.SPECS if s.kernel and s.kernel.name == kernel)
     row = fused.hyperparameters(spec, registry.Hyper())
     measured = {}

@@ -3,6 +3,11 @@ the float32 lanes that compiled code uses."""
 
 import re
 
+import numba
+from llvmlite import binding
+
+from ..engines import kernels
+
 # A packed float32 arithmetic instruction in x86 assembly (AT&T syntax, as numba's ``inspect_asm`` prints it): SSE
 # (``addps``) or VEX/EVEX (``vaddps``, ``vfmadd231ps``), and its operands. Moves, shuffles, logic and conversions are
 # left out: they also appear in code that is not vectorised (spills, zeroing a register, a float64 -> float32 cast).
@@ -43,9 +48,6 @@ def widest_float32_lanes(flags):
 def llvm_cpu_name():
     """The CPU LLVM compiles numba's code for: ``NUMBA_CPU_NAME`` if set, else this host's (``znver4``, ...). It
     picks the vector width, which can be narrower than the widest register the CPU has."""
-    import numba
-    from llvmlite import binding
-
     return numba.config.CPU_NAME or binding.get_host_cpu_name()
 
 
@@ -53,7 +55,5 @@ def lane_loop_lanes(kernel):
     """Float32 lanes of the lane loop of the SIMD driver (``engines.kernels._block``) compiled for the update
     ``kernel`` in this process: by the first step of a ``fused.Batch`` on the "lanes" driver, with a numba cache that
     does not hold that driver (a driver loaded from the cache leaves ``_block`` uncompiled here)."""
-    from ..engines import kernels
-
     signature = next(s for s in kernels._block.signatures if s[0].literal_value == kernel)
     return float32_lanes(kernels._block.inspect_asm(signature))
