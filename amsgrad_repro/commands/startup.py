@@ -4,7 +4,7 @@
 
 The imports are timed first, in the order the command needs them; then the phases of the run are timed by wrapping
 the functions that do them. ``rest`` is what the command spends outside the named phases (run directory, opening and
-closing the event files, trajectory records, stdout). The bench harness (``commands.bench``) runs this module in a
+closing the event files, trajectory records, stdout). The bench harness (``benchmarks.end_to_end``) runs this module in a
 subprocess per repeat.
 """
 
