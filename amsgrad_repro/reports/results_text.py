@@ -1,11 +1,10 @@
-"""The statements of RESULTS.md, computed from the runs' own files, and the rendering of its template.
+"""The statements of RESULTS.md, computed from the runs' own files.
 
 ``commands.results`` reads each run directory with ``load_run`` and hands it to one statement function: here
 ``problem_run``, ``seeds``, ``leaderboard`` and ``figure2``, and ``phase_text.phase_diagram`` for a sweep. Each
-returns a dict of fields that ``docs/RESULTS.template.md`` formats with ``str.format``: raw numbers where a number is
-always there
-(``{online.opt[adam].final_x:+.4f}``: the template picks the precision), and whole sentences where the wording
-follows the data (lists of optimizers, a grid's exceptions, a verdict). ``render`` fills the template.
+returns a dict of fields that ``docs/RESULTS.template.md`` formats (``reports.template.render``): raw numbers where a
+number is always there (``{online.opt[adam].final_x:+.4f}``: the template picks the precision), and whole sentences
+where the wording follows the data (lists of optimizers, a grid's exceptions, a verdict).
 
 Verdict words use the package's own verdict (``runs.trajectory.converged``): an optimizer *reached x** when the
 mean of its last 10 % of x_t is within ``TOLERANCE`` of x*, and is *at the worst point* when that mean is within
@@ -16,71 +15,17 @@ import csv
 import json
 import math
 import os
-import shlex
-import string
 from types import SimpleNamespace
 
 import numpy as np
 
 from ..presets import resolve
 from ..runs.trajectory import TOLERANCE
+from .literals import literal
+from .template import MINUS, join, namespace, number  # MINUS: phase_text imports it from here
 
 QUICK_NOTE = ("**This page comes from `results --quick`: tiny budgets for a smoke test. Its numbers are not the "
               "results.**\n\n")
-MINUS = "\N{MINUS SIGN}"
-
-
-class Formatter(string.Formatter):
-    """``str.format`` that writes a number's minus sign as U+2212, as the rest of the page does."""
-
-    def format_field(self, value, format_spec):
-        text = super().format_field(value, format_spec)
-        return text.replace("-", MINUS) if isinstance(value, (int, float, np.floating)) else text
-
-
-def number(value, spec):
-    """``value`` formatted with ``spec`` by the page's ``Formatter``."""
-    return Formatter().format_field(value, spec)
-
-
-def render(template, values):
-    """The template with every ``{field}`` filled from ``values``.
-
-    Raises:
-        ValueError: naming the field the template asks for and no statement provides.
-    """
-    try:
-        return Formatter().vformat(template, (), values)
-    except (KeyError, AttributeError, IndexError) as error:
-        raise ValueError(f"the template asks for a field no statement provides: {error}") from None
-
-
-def namespace(**fields):
-    return SimpleNamespace(**fields)
-
-
-def command_line(argv, variables):
-    """``python -m amsgrad_repro ARGV`` as shell text; an argument equal to a variable's value is shown as ``$NAME``."""
-    names = {value: f"${name}" for name, value in variables.items()}
-    return " ".join(["python -m amsgrad_repro", *(names.get(a) or shlex.quote(a) for a in argv)])
-
-
-def join(items):
-    """``a``, ``a and b``, ``a, b and c``."""
-    items = list(items)
-    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
-
-
-def _value(text):
-    """A CSV cell as bool, int or float where it reads as one, else the text."""
-    if text in ("True", "False"):
-        return text == "True"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
 
 
 def load_run(run_dir):
@@ -91,7 +36,7 @@ def load_run(run_dir):
     for name in sorted(os.listdir(run_dir)):
         if name.endswith(".csv"):
             with open(os.path.join(run_dir, name), newline="") as f:
-                tables[name[:-4]] = [{k: _value(v) for k, v in row.items()} for row in csv.DictReader(f)]
+                tables[name[:-4]] = [{k: literal(v) for k, v in row.items()} for row in csv.DictReader(f)]
     return SimpleNamespace(summary=summary, tables=tables)
 
 
