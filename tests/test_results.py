@@ -294,13 +294,18 @@ def test_a_rerun_of_a_source_in_a_child_process_writes_the_same_bytes(capsys, tm
                             (("figure.png", "figure1_online.png"),))
     monkeypatch.setattr(results, "SOURCES", (source,))
     monkeypatch.setattr(results, "TABLES", ())  # the break table's sources are not run here
-    template = tmp_path / "template.md"
-    template.write_text("{online.command}: adam {online.opt[adam].final_x:+.6f}, {online.opt[adam].verdict}\n")
+    template_file = tmp_path / "template.md"
+    template_file.write_text("{online.command}: adam {online.opt[adam].final_x:+.6f}, {online.opt[adam].verdict}\n")
     digests = []
     for k in range(2):
-        out = tmp_path / f"out{k}"
-        status, _, err = run_main(capsys, "results", "--template", str(template), "--out", str(out))
+        out, logdir = tmp_path / f"out{k}", tmp_path / f"runs{k}"
+        status, _, err = run_main(capsys, "results", "--template", str(template_file), "--out", str(out),
+                                  "--logdir", str(logdir))
         assert status == 0, err
+        summary = json.loads((logdir / "summary.json").read_text())
+        assert (summary["interrupted"], summary["page"], summary["figures"]) == (
+            False, str(out / "RESULTS.md"), ["figure1_online.png"])
+        assert [(s["name"], s["status"]) for s in summary["sources"]] == [("online", "finished")]
         page = (out / "RESULTS.md").read_text()
         assert page.startswith("python -m amsgrad_repro online --steps 2000: adam ")
         digests.append([hashlib.sha256((out / name).read_bytes()).hexdigest()
@@ -312,12 +317,17 @@ def test_a_rerun_of_a_source_in_a_child_process_writes_the_same_bytes(capsys, tm
 def test_a_failing_command_stops_the_page_and_shows_its_output(capsys, tmp_path, monkeypatch):
     source = results.Source("online", ("online", "--steps", "0"), text.problem_run)
     monkeypatch.setattr(results, "SOURCES", (source,))
-    template = tmp_path / "template.md"
-    template.write_text("{online.command}\n")
-    status, _, err = run_main(capsys, "results", "--template", str(template), "--out", str(tmp_path / "out"))
+    template_file = tmp_path / "template.md"
+    template_file.write_text("{online.command}\n")
+    status, _, err = run_main(capsys, "results", "--template", str(template_file), "--out", str(tmp_path / "out"),
+                              "--logdir", str(tmp_path / "runs"))
     assert status == 1
     assert "python -m amsgrad_repro online --steps 0 ended with exit status 2" in err and "--steps" in err
     assert not (tmp_path / "out" / "RESULTS.md").exists()
+    summary = json.loads((tmp_path / "runs" / "summary.json").read_text())
+    assert (summary["interrupted"], summary["page"]) == (False, None)
+    assert summary["sources"] == [{"name": "online", "command": "python -m amsgrad_repro online --steps 0",
+                                   "run_dir": None, "status": "failed"}]
 
 
 @pytest.mark.parametrize("argv, flag", [

@@ -10,7 +10,8 @@ A statement over several sources (the break table) is a ``Table``: its function 
 
 Adding a section: append a ``Source`` to ``SOURCES`` with its command, its statement function (a new one in
 ``reports/``, or ``results_text.figure2`` for another Figure 2) and its figures, then write its text in the template,
-and add a fixture test of its statements to ``tests/test_results.py``.
+and add a fixture test of its statements to ``tests/test_results.py`` (a new statement function also needs a
+fixture run there, in ``FIXTURES``, from which the template's fields are checked).
 
 Ctrl-C (SIGINT) and SIGTERM end it as they end every command, with exit status 130 or 143: the running child gets
 the signal and stops through its own interrupted path, no later source starts, and RESULTS.md and docs/ stay as they
@@ -175,7 +176,7 @@ POLL_S = 0.1  # how often the wait for a child looks at STOP: the longest a sign
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SourceOutcome:
     """One source this command started (or found under --runs-from), as ``summary.json`` lists it."""
 
     name: str
@@ -184,7 +185,7 @@ class Outcome:
     status: str  # finished, interrupted, failed, or kept (found under --runs-from)
 
 
-def wait(child):
+def wait_passing_signal(child):
     """The child's exit status; a signal to this process (``runs.interrupt.STOP``) is passed on to it once, so that
     it ends through its own interrupted path (its run directory marked as interrupted)."""
     passed_on = False
@@ -201,7 +202,7 @@ def run_source(source, argv, parent):
     """Runs one source's command with ``--logdir parent/<name>``, its output in ``parent/<name>.log``.
 
     The child runs in a process group of its own, so Ctrl-C at a terminal reaches only this process, which passes
-    the signal on (``wait``); a second signal (KeyboardInterrupt) kills the child.
+    the signal on (``wait_passing_signal``); a second signal (KeyboardInterrupt) kills the child.
 
     Returns:
         (its new run directory, or None when it made none; its exit status).
@@ -214,7 +215,7 @@ def run_source(source, argv, parent):
                                  stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **CHILD_ENV},
                                  process_group=0)
         try:
-            status = wait(child)
+            status = wait_passing_signal(child)
         except KeyboardInterrupt:
             child.kill()
             child.wait()
@@ -242,7 +243,7 @@ def kept_run(source, parent):
 def collect(settings, quick, parent, values, outcomes):
     """(source, run directory) of every source, run now in order or kept under --runs-from, until a signal stops
     the command; each source's statements go into ``values`` as soon as it has run, so that a later source's command
-    can follow them (``Source.argv``), and each source started gets an ``Outcome`` in ``outcomes``.
+    can follow them (``Source.argv``), and each source started gets a ``SourceOutcome`` in ``outcomes``.
 
     Raises:
         RuntimeError: with the command and the end of its output, when a source's command failed.
@@ -260,7 +261,7 @@ def collect(settings, quick, parent, values, outcomes):
             start = time.perf_counter()
             run_dir, code = run_source(source, argv, parent)
             status = "finished" if code == 0 else "interrupted" if STOP.requested else "failed"
-        outcomes.append(Outcome(source.name, shown, run_dir and os.path.relpath(run_dir, parent), status))
+        outcomes.append(SourceOutcome(source.name, shown, run_dir and os.path.relpath(run_dir, parent), status))
         if status == "failed":
             raise RuntimeError(f"{shown} ended with exit status {code}:\n{log_tail(source, parent)}")
         if status == "interrupted":
