@@ -5,14 +5,22 @@ import csv
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
+from dataclasses import asdict
 
 import pytest
 
-from amsgrad_repro.commands import results
+from amsgrad_repro import cli
+from amsgrad_repro.commands import parsers, results, settings as cs
+from amsgrad_repro.commands.breaking import replay_line
 from amsgrad_repro.optim import registry
 from amsgrad_repro.reports.phase_text import phase_diagram
-from amsgrad_repro.reports import break_text, results_text as text
+from amsgrad_repro.reports import break_text, results_text as text, template
 from conftest import run_main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BETA2 = (0.99999, 0.9999, 0.999, 0.99, 0.9)  # 1 - beta2 = 1e-5 .. 1e-1, increasing
 ONLINE = {"class": "Online", "optimum": -1.0, "mean_coefficient": 10 / 101, "domain": [-1.0, 1.0]}
@@ -147,36 +155,138 @@ def test_figure2_reports_each_optimizers_best_grid_point(tmp_path):
 
 
 def test_render_names_a_missing_field_and_writes_minus_signs():
-    values = {"a": text.namespace(x=-0.5, opt={"adam": text.namespace(y=0.25)})}
-    assert text.render("{a.x:+.2f} {a.opt[adam].y:.0%} {{}}", values) == "−0.50 25% {}"
+    values = {"a": template.namespace(x=-0.5, opt={"adam": template.namespace(y=0.25)})}
+    assert template.render("{a.x:+.2f} {a.opt[adam].y:.0%} {{}}", values) == "−0.50 25% {}"
     with pytest.raises(ValueError, match="nope"):
-        text.render("{a.nope}", values)
+        template.render("{a.nope}", values)
+
+
+def test_a_csv_cell_and_an_opt_args_value_are_read_by_one_parser(tmp_path):
+    run = write_run(tmp_path, {}, t=[{"flag": True, "count": 3, "x": -0.5, "name": "adam"}])
+    assert [(type(v), v) for v in run.tables["t"][0].values()] == [(bool, True), (int, 3), (float, -0.5), (str, "adam")]
+    assert parsers.opt_args("amsgrad=TRUE,steps=3,betas=0.9/0.99,name= adam") == (
+        ("amsgrad", True), ("steps", 3), ("betas", (0.9, 0.99)), ("name", "adam"))
 
 
 def test_command_lines_show_a_shell_variable_for_its_value():
-    assert (text.command_line(("compare", "--optimizers", "adam,sgd", "--lr", "0.1"), {"Z": "adam,sgd"})
+    assert (template.command_line(("compare", "--optimizers", "adam,sgd", "--lr", "0.1"), {"Z": "adam,sgd"})
             == "python -m amsgrad_repro compare --optimizers $Z --lr 0.1")
 
 
-def test_the_real_template_renders_from_tiny_runs_of_every_source(capsys, tmp_path):
-    """Every source's command at its --quick budget, in-process, then ``results --runs-from``: the template's fields
-    all exist, every figure is copied, and the page says it is a quick run."""
+def parsed(argv):
+    """(command, settings) of ``python -m amsgrad_repro ARGV``, by the CLI's own parser."""
+    args = cli.build_parser().parse_args(list(argv))
+    cls = cli.COMMANDS[args.command].settings
+    return args.command, cls(**{f.name: getattr(args, f.name) for _, f in cs.flags(cls)})
+
+
+def problem_fixture(run_dir, command, settings):
+    """A problem command's run: every optimizer and seed it runs; adam ends at the worst point, the others at x*."""
+    runs = [{"optimizer": name, "seed": seed, "final_x": x, "tail_mean_x": x, "final_average_regret": 0.1}
+            for name in settings.optimizers for x in [0.99 if name == "adam" else -0.97]
+            for seed in range(settings.seed, settings.seed + settings.seeds)]
+    write_run(run_dir, {"settings": asdict(settings), "problem": ONLINE, "runs": runs})
+
+
+def leaderboard_fixture(run_dir, command, settings):
+    """A compare run: every optimizer it runs, adam at the worst point, ranked in the command's order."""
+    rows = [{"optimizer": name, "engine": "fused", "final_x": x, "distance_to_optimum": abs(x + 1),
+             "average_regret": 0.1 * (k + 1), "converged": abs(x + 1) <= 0.1, "tail_x": x}
+            for k, name in enumerate(settings.optimizers) for x in [0.99 if name == "adam" else -0.97]]
+    write_run(run_dir, {"settings": asdict(settings), "problem": ONLINE}, leaderboard=rows)
+
+
+def sweep_fixture(run_dir, command, settings):
+    """A sweep over the command's grid: x = +1 where 1 − β2 ≥ 1e-3, x* = −1 elsewhere."""
+    rows = [{"beta1": b1, "beta2": b2, "lr": lr, "seed": settings.seed, "final_x": 1.0 if 1 - b2 >= 1e-3 else -1.0,
+             "average_regret": 0.1}
+            for lr in settings.lr.values for b1 in settings.beta1.values for b2 in settings.beta2.values]
+    write_run(run_dir, {"settings": asdict(settings), "problem": ONLINE}, sweep=rows)
+
+
+def figure2_fixture(run_dir, command, settings):
+    """A real-data run: every optimizer at every grid point; each picks the largest α and the first β2."""
+    final = {"train_loss": 0.2, "train_acc": 0.9, "test_loss": 0.3, "test_acc": 0.8}
+    runs = [{"optimizer": name, "lr": lr, "beta2": b2, "final": final}
+            for name in settings.optimizers for lr in settings.lr for b2 in settings.beta2]
+    best = {name: {"lr": settings.lr[-1], "beta2": settings.beta2[0], "train_loss": 0.2}
+            for name in settings.optimizers}
+    write_run(run_dir, {"settings": asdict(settings), "dataset": settings.dataset, "train_examples": 4000,
+                        "test_examples": 1000, "iterations_per_epoch": 32, "runs": runs, "best": best})
+
+
+def break_fixture(run_dir, command, settings):
+    """A break search: adam's worst candidate is stuck at +1, the others' reach x*; its replay line is the command's."""
+    online, tail = settings.family == "online", 0.99 if settings.optimizer == "adam" else -0.9
+    worst = {"family": settings.family, "period": 125 if online else None, "p": None if online else 0.00891,
+             "C": 125.751, "scale": settings.scale, "steps": settings.steps, "tail_x": tail, "final_x": tail,
+             "average_regret": 0.1, "mean_coefficient": 0.0061, "breaks": tail >= 0, "stuck": tail >= 0.9}
+    worst["replay"] = replay_line(registry.get(settings.optimizer), settings, worst)
+    write_run(run_dir, {"settings": asdict(settings), "candidates": 4401, "engine": "fused", "worst": worst,
+                        "space": {"rarity": [2.0, settings.steps / 100]}})
+
+
+FIXTURES = {text.problem_run: problem_fixture, text.seeds: problem_fixture, text.leaderboard: leaderboard_fixture,
+            phase_diagram: sweep_fixture, text.figure2: figure2_fixture, break_text.search: break_fixture}
+
+
+@pytest.mark.parametrize("quick", ["no", "yes"])
+def test_the_real_template_renders_from_fixture_runs_of_every_source(capsys, tmp_path, quick):
+    """``results --runs-from`` over one fixture run directory per source, written for that source's own command line
+    (its optimizers, seeds, grid, family: ``parsed``), so nothing runs: the template's fields all exist, every
+    figure is copied, and a field no source provides stops the page."""
     runs, values = tmp_path / "runs", {}
     for source in results.SOURCES:
         argv = source.argv(values) if callable(source.argv) else source.argv
-        status, _, err = run_main(capsys, *argv, *source.quick, "--logdir", str(runs / source.name))
-        assert status == 0, err
-        values[source.name] = text.namespace(**source.statements(text.load_run(results.kept_run(source, runs))))
+        argv += source.quick if quick == "yes" else ()
+        run_dir = runs / source.name / "run"
+        FIXTURES[source.statements](run_dir, *parsed(argv))
+        for name, target in source.figures:
+            (run_dir / name).write_text(target)
+        values[source.name] = template.namespace(**source.statements(text.load_run(run_dir)))
     out = tmp_path / "page"
-    status, stdout, err = run_main(capsys, "results", "--runs-from", str(runs), "--out", str(out), "--quick", "yes")
+    status, _, err = run_main(capsys, "results", "--runs-from", str(runs), "--out", str(out), "--quick", quick)
     assert status == 0, err
     page = (out / "RESULTS.md").read_text()
-    assert text.QUICK_NOTE in page and "{" not in page.replace("{}", "")
+    assert (text.QUICK_NOTE in page) == (quick == "yes") and "{" not in page.replace("{}", "")
     assert "python -m amsgrad_repro sweep --problem online --optimizer adam --beta1 lin:0:0.99:64" in page
     figures = {target for source in results.SOURCES for _, target in source.figures}
     assert figures == set(os.listdir(out / "docs"))
     for name in figures:
-        assert f"(docs/{name})" in page
+        assert f"(docs/{name})" in page and (out / "docs" / name).read_text() == name
+    # online runs adam and amsgrad only: a field of adagrad there is one no source provides.
+    bad = tmp_path / "bad.md"
+    bad.write_text(open(os.path.join(ROOT, "docs", "RESULTS.template.md")).read() + "{online.opt[adagrad].final_x}")
+    status, _, err = run_main(capsys, "results", "--runs-from", str(runs), "--template", str(bad),
+                              "--out", str(tmp_path / "bad"), "--quick", quick)
+    assert status == 1 and "no statement provides: 'adagrad'" in err
+    assert not (tmp_path / "bad" / "RESULTS.md").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_signal_stops_the_running_command_keeps_the_finished_ones_and_starts_no_other(tmp_path, signum):
+    """A real ``results --quick yes`` process gets the signal once it has started its second source (its "[2/N]"
+    line), the first one finished: it stops that child, starts no later source, keeps the first source's run and
+    lists both in its own summary.json."""
+    logdir, out = tmp_path / "runs", tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "amsgrad_repro", "results", "--quick", "yes", "--logdir",
+                                str(logdir), "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    started = next((line for line in process.stdout if line.startswith("[2/")), None)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=300)
+    assert started and process.returncode == 128 + signum, err
+    assert f"interrupted by {signum.name}: RESULTS.md and docs/ are unchanged" in err
+    assert not out.exists()
+    assert sorted(os.listdir(logdir)) == ["online", "online.log", "stochastic", "stochastic.log", "summary.json"]
+    summary = json.loads((logdir / "summary.json").read_text())
+    assert (summary["command"], summary["interrupted"], summary["signal"]) == ("results", True, signum.name)
+    assert [(s["name"], s["status"]) for s in summary["sources"]] == [("online", "finished"),
+                                                                       ("stochastic", "interrupted")]
+    finished = logdir / summary["sources"][0]["run_dir"]
+    first = json.loads((finished / "summary.json").read_text())
+    assert first["interrupted"] is False and [r["steps_done"] for r in first["runs"]] == [5000, 5000]
+    assert (finished / "figure.png").stat().st_size > 0
 
 
 def test_a_rerun_of_a_source_in_a_child_process_writes_the_same_bytes(capsys, tmp_path, monkeypatch):
@@ -184,13 +294,18 @@ def test_a_rerun_of_a_source_in_a_child_process_writes_the_same_bytes(capsys, tm
                             (("figure.png", "figure1_online.png"),))
     monkeypatch.setattr(results, "SOURCES", (source,))
     monkeypatch.setattr(results, "TABLES", ())  # the break table's sources are not run here
-    template = tmp_path / "template.md"
-    template.write_text("{online.command}: adam {online.opt[adam].final_x:+.6f}, {online.opt[adam].verdict}\n")
+    template_file = tmp_path / "template.md"
+    template_file.write_text("{online.command}: adam {online.opt[adam].final_x:+.6f}, {online.opt[adam].verdict}\n")
     digests = []
     for k in range(2):
-        out = tmp_path / f"out{k}"
-        status, _, err = run_main(capsys, "results", "--template", str(template), "--out", str(out))
+        out, logdir = tmp_path / f"out{k}", tmp_path / f"runs{k}"
+        status, _, err = run_main(capsys, "results", "--template", str(template_file), "--out", str(out),
+                                  "--logdir", str(logdir))
         assert status == 0, err
+        summary = json.loads((logdir / "summary.json").read_text())
+        assert (summary["interrupted"], summary["page"], summary["figures"]) == (
+            False, str(out / "RESULTS.md"), ["figure1_online.png"])
+        assert [(s["name"], s["status"]) for s in summary["sources"]] == [("online", "finished")]
         page = (out / "RESULTS.md").read_text()
         assert page.startswith("python -m amsgrad_repro online --steps 2000: adam ")
         digests.append([hashlib.sha256((out / name).read_bytes()).hexdigest()
@@ -202,12 +317,17 @@ def test_a_rerun_of_a_source_in_a_child_process_writes_the_same_bytes(capsys, tm
 def test_a_failing_command_stops_the_page_and_shows_its_output(capsys, tmp_path, monkeypatch):
     source = results.Source("online", ("online", "--steps", "0"), text.problem_run)
     monkeypatch.setattr(results, "SOURCES", (source,))
-    template = tmp_path / "template.md"
-    template.write_text("{online.command}\n")
-    status, _, err = run_main(capsys, "results", "--template", str(template), "--out", str(tmp_path / "out"))
+    template_file = tmp_path / "template.md"
+    template_file.write_text("{online.command}\n")
+    status, _, err = run_main(capsys, "results", "--template", str(template_file), "--out", str(tmp_path / "out"),
+                              "--logdir", str(tmp_path / "runs"))
     assert status == 1
     assert "python -m amsgrad_repro online --steps 0 ended with exit status 2" in err and "--steps" in err
     assert not (tmp_path / "out" / "RESULTS.md").exists()
+    summary = json.loads((tmp_path / "runs" / "summary.json").read_text())
+    assert (summary["interrupted"], summary["page"]) == (False, None)
+    assert summary["sources"] == [{"name": "online", "command": "python -m amsgrad_repro online --steps 0",
+                                   "run_dir": None, "status": "failed"}]
 
 
 @pytest.mark.parametrize("argv, flag", [

@@ -4,6 +4,7 @@ No parser imports torch, so building the CLI (``--help``, a bad flag) stays fast
 """
 
 from ..optim import registry
+from ..reports.literals import literal
 
 FLOAT32_MAX = 3.4028234663852886e38  # values reach float32 kernels and tensors
 
@@ -125,17 +126,6 @@ def opt_args(text):
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"expected key=value pairs, got {item!r}")
-        pairs.append((key.strip(), tuple(map(_scalar, raw.split("/"))) if "/" in raw else _scalar(raw)))
+        pairs.append((key.strip(), tuple(map(literal, raw.split("/"))) if "/" in raw else literal(raw)))
     return tuple(pairs)
 
-
-def _scalar(raw):
-    lowered = raw.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for convert in (int, float):
-        try:
-            return convert(raw)
-        except ValueError:
-            pass
-    return raw.strip()

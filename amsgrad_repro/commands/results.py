@@ -10,7 +10,13 @@ A statement over several sources (the break table) is a ``Table``: its function 
 
 Adding a section: append a ``Source`` to ``SOURCES`` with its command, its statement function (a new one in
 ``reports/``, or ``results_text.figure2`` for another Figure 2) and its figures, then write its text in the template,
-and add a fixture test of its statements to ``tests/test_results.py``.
+and add a fixture test of its statements to ``tests/test_results.py`` (a new statement function also needs a
+fixture run there, in ``FIXTURES``, from which the template's fields are checked).
+
+Ctrl-C (SIGINT) and SIGTERM end it as they end every command, with exit status 130 or 143: the running child gets
+the signal and stops through its own interrupted path, no later source starts, and RESULTS.md and docs/ stay as they
+were. With --logdir, the finished sources' run directories stay there, beside a ``summary.json``
+(``reports.summary``'s schema) that lists each source started, its run directory and its outcome.
 
 Determinism: every command has a fixed seed (``--seed`` defaults to 0) and runs with one OpenMP thread
 (``CHILD_ENV``), figures are saved by ``reports.png`` with fixed metadata, and the page holds no timings, so two runs
@@ -24,13 +30,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ..errors import UsageError
 from ..optim import registry
 from ..presets import resolve
-from ..reports import break_text, results_text as text
+from ..reports import break_text, results_text as text, template
 from ..reports.phase_text import phase_diagram
+from ..reports.summary import write_summary
+from ..runs.interrupt import STOP
 
 
 @dataclass(frozen=True)
@@ -164,22 +172,62 @@ def check(settings):
         raise UsageError(f"argument --runs-from: no directory {settings.runs_from!r}")
 
 
+POLL_S = 0.1  # how often the wait for a child looks at STOP: the longest a signal waits before it is passed on
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """One source this command started (or found under --runs-from), as ``summary.json`` lists it."""
+
+    name: str
+    command: str  # as the page shows it
+    run_dir: object  # its run directory relative to --logdir (or --runs-from); None when it was stopped before one
+    status: str  # finished, interrupted, failed, or kept (found under --runs-from)
+
+
+def wait_passing_signal(child):
+    """The child's exit status; a signal to this process (``runs.interrupt.STOP``) is passed on to it once, so that
+    it ends through its own interrupted path (its run directory marked as interrupted)."""
+    passed_on = False
+    while True:
+        try:
+            return child.wait(timeout=POLL_S)
+        except subprocess.TimeoutExpired:
+            if STOP.requested and not passed_on:
+                child.send_signal(STOP.received)
+                passed_on = True
+
+
 def run_source(source, argv, parent):
-    """Runs one source's command with ``--logdir parent/<name>``, its output in ``parent/<name>.log``; returns its
-    new run directory, or raises ``RuntimeError`` with the command and the end of its output when it fails."""
+    """Runs one source's command with ``--logdir parent/<name>``, its output in ``parent/<name>.log``.
+
+    The child runs in a process group of its own, so Ctrl-C at a terminal reaches only this process, which passes
+    the signal on (``wait_passing_signal``); a second signal (KeyboardInterrupt) kills the child.
+
+    Returns:
+        (its new run directory, or None when it made none; its exit status).
+    """
     logdir = os.path.join(parent, source.name)
     os.makedirs(logdir, exist_ok=True)
     before = set(os.listdir(logdir))
-    log_path = os.path.join(parent, f"{source.name}.log")
-    with open(log_path, "w") as log:
-        status = subprocess.call([sys.executable, "-m", __package__.split(".")[0], *argv, "--logdir", logdir],
-                                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **CHILD_ENV})
-    if status != 0:
-        with open(log_path) as log:
-            tail = log.read()[-2000:]
-        raise RuntimeError(f"{text.command_line(argv, SHELL_VARIABLES)} ended with exit status {status}:\n{tail}")
-    (run_dir,) = set(os.listdir(logdir)) - before
-    return os.path.join(logdir, run_dir)
+    with open(os.path.join(parent, f"{source.name}.log"), "w") as log:
+        child = subprocess.Popen([sys.executable, "-m", __package__.split(".")[0], *argv, "--logdir", logdir],
+                                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **CHILD_ENV},
+                                 process_group=0)
+        try:
+            status = wait_passing_signal(child)
+        except KeyboardInterrupt:
+            child.kill()
+            child.wait()
+            raise
+    made = set(os.listdir(logdir)) - before
+    return (os.path.join(logdir, made.pop()) if made else None), status
+
+
+def log_tail(source, parent):
+    """The end of a source's output (``parent/<name>.log``)."""
+    with open(os.path.join(parent, f"{source.name}.log")) as log:
+        return log.read()[-2000:]
 
 
 def kept_run(source, parent):
@@ -192,60 +240,106 @@ def kept_run(source, parent):
     return os.path.join(logdir, found[-1])
 
 
-def collect(settings, quick, parent, values):
-    """(source, run directory) of every source, run now or kept under --runs-from; each source's statements go into
-    ``values`` as soon as it has run, so that a later source's command can follow them (``Source.argv``)."""
+def collect(settings, quick, parent, values, outcomes):
+    """(source, run directory) of every source, run now in order or kept under --runs-from, until a signal stops
+    the command; each source's statements go into ``values`` as soon as it has run, so that a later source's command
+    can follow them (``Source.argv``), and each source started gets a ``SourceOutcome`` in ``outcomes``.
+
+    Raises:
+        RuntimeError: with the command and the end of its output, when a source's command failed.
+    """
     found = []
     for k, source in enumerate(SOURCES, start=1):
+        if STOP.requested:
+            break
         argv = (source.argv(values) if callable(source.argv) else source.argv) + (source.quick if quick else ())
-        shown = text.command_line(argv, SHELL_VARIABLES)
+        shown = template.command_line(argv, SHELL_VARIABLES)
         if settings.runs_from:
-            run_dir = kept_run(source, parent)
+            run_dir, status = kept_run(source, parent), "kept"
         else:
             print(f"[{k}/{len(SOURCES)}] {shown}", flush=True)
             start = time.perf_counter()
-            run_dir = run_source(source, argv, parent)
+            run_dir, code = run_source(source, argv, parent)
+            status = "finished" if code == 0 else "interrupted" if STOP.requested else "failed"
+        outcomes.append(SourceOutcome(source.name, shown, run_dir and os.path.relpath(run_dir, parent), status))
+        if status == "failed":
+            raise RuntimeError(f"{shown} ended with exit status {code}:\n{log_tail(source, parent)}")
+        if status == "interrupted":
+            break
+        if not settings.runs_from:
             print(f"      done in {time.perf_counter() - start:.0f} s", flush=True)
-        values[source.name] = text.namespace(command=shown, **source.statements(text.load_run(run_dir)))
+        values[source.name] = template.namespace(command=shown, **source.statements(text.load_run(run_dir)))
         found.append((source, run_dir))
     return found
 
 
+def write_page(settings, values, found):
+    """Renders the template into OUT/RESULTS.md and copies the figures into OUT/docs/; returns the page's path and
+    the figures' names.
+
+    Raises:
+        ValueError: the template asks for a field no statement provides (nothing is written then).
+    """
+    for table in TABLES:
+        values[table.name] = template.namespace(**table.statements(
+            {key: values[source.name] for key, source in table.sources.items()}))
+    with open(settings.template) as f:
+        page = template.render(f.read(), values)
+    docs = os.path.join(settings.out, "docs")
+    os.makedirs(docs, exist_ok=True)
+    figures = []
+    for source, run_dir in found:
+        for name, target in source.figures:
+            shutil.copyfile(os.path.join(run_dir, name), os.path.join(docs, target))
+            figures.append(target)
+    path = os.path.join(settings.out, "RESULTS.md")
+    with open(path, "w") as f:
+        f.write(page)
+    return path, figures
+
+
 def main(command, settings):
     """Runs every source (or reads them from --runs-from), then renders RESULTS.md and copies the figures; both
-    are written only when every command succeeded and the template is filled. Returns the exit status."""
+    are written only when every command succeeded and the template is filled. With --logdir, ``summary.json`` there
+    lists each source's outcome and run directory (``reports.summary``'s schema), after an interruption or a
+    failure too.
+
+    Returns:
+        The exit status: 0; 1 when a command failed or the template asks for a missing field; 130 after Ctrl-C
+        (SIGINT) and 143 after SIGTERM, with the running command stopped and the finished ones kept.
+    """
     check(settings)
     quick = settings.quick == "yes"
     kept = settings.runs_from or settings.logdir
     parent = kept or tempfile.mkdtemp(prefix="amsgrad-results-")
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"argument --logdir: cannot create {parent!r}: {error.strerror or error}") from None
     start = time.perf_counter()
+    outcomes, path, figures, failed = [], None, [], None
     try:
         values = {"quick_note": text.QUICK_NOTE if quick else "", "tolerance": text.TOLERANCE,
                   "shell": SHELL_VARIABLES, "longer": LONGER}
-        found = collect(settings, quick, parent, values)
-        for table in TABLES:
-            values[table.name] = text.namespace(**table.statements(
-                {key: values[source.name] for key, source in table.sources.items()}))
-        with open(settings.template) as f:
-            page = text.render(f.read(), values)
-        docs = os.path.join(settings.out, "docs")
-        os.makedirs(docs, exist_ok=True)
-        for source, run_dir in found:
-            for name, target in source.figures:
-                shutil.copyfile(os.path.join(run_dir, name), os.path.join(docs, target))
-        path = os.path.join(settings.out, "RESULTS.md")
-        with open(path, "w") as f:
-            f.write(page)
-    except KeyboardInterrupt:
-        print("interrupted: RESULTS.md and docs/ are unchanged" + (f"; the runs are in {parent}" if kept else ""),
-              file=sys.stderr)
-        return 130
+        found = collect(settings, quick, parent, values, outcomes)
+        if not STOP.requested:
+            path, figures = write_page(settings, values, found)
     except (RuntimeError, ValueError) as error:
-        print(f"results: {error}" + (f"\nthe runs are in {parent}" if kept else ""), file=sys.stderr)
-        return 1
+        failed = error
     finally:
+        if settings.logdir:
+            write_summary(parent, command, settings, ["summary.json", *(f"{o.name}.log" for o in outcomes)],
+                          sources=[asdict(o) for o in outcomes], page=path, figures=figures)
         if not kept:
             shutil.rmtree(parent, ignore_errors=True)
-    print(f"wrote {path} and {sum(len(s.figures) for s in SOURCES)} figures in {docs} "
+    if STOP.requested:
+        page = f"wrote {path}" if path else "RESULTS.md and docs/ are unchanged"
+        print(f"interrupted by {STOP.name()}: {page}" + (f"; the runs are in {parent}" if kept else ""),
+              file=sys.stderr)
+        return STOP.exit_status()
+    if failed:
+        print(f"results: {failed}" + (f"\nthe runs are in {parent}" if kept else ""), file=sys.stderr)
+        return 1
+    print(f"wrote {path} and {len(figures)} figures in {os.path.join(settings.out, 'docs')} "
           f"({len(SOURCES)} commands, {time.perf_counter() - start:.0f} s)")
     return 0

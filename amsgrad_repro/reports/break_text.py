@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 from .. import families
 from ..optim import registry
-from .results_text import join, number
+from .template import join, number
 
 
 EDGE = 1.5  # a worst candidate whose P (or 1/p) is within this factor of the largest searched is at the rare edge

@@ -12,7 +12,7 @@ from collections import Counter
 import numpy as np
 
 from ..runs.verdict import TOLERANCE, WORST, breaks, near
-from .results_text import MINUS, join, number
+from .template import MINUS, join, number
 
 
 def one_minus(u):

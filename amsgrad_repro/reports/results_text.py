@@ -1,86 +1,31 @@
-"""The statements of RESULTS.md, computed from the runs' own files, and the rendering of its template.
+"""The statements of RESULTS.md, computed from the runs' own files.
 
 ``commands.results`` reads each run directory with ``load_run`` and hands it to one statement function: here
 ``problem_run``, ``seeds``, ``leaderboard`` and ``figure2``, and ``phase_text.phase_diagram`` for a sweep. Each
-returns a dict of fields that ``docs/RESULTS.template.md`` formats with ``str.format``: raw numbers where a number is
-always there
-(``{online.opt[adam].final_x:+.4f}``: the template picks the precision), and whole sentences where the wording
-follows the data (lists of optimizers, a grid's exceptions, a verdict). ``render`` fills the template.
+returns a dict of fields that ``docs/RESULTS.template.md`` formats (``reports.template.render``): raw numbers where a
+number is always there (``{online.opt[adam].final_x:+.4f}``: the template picks the precision), and whole sentences
+where the wording follows the data (lists of optimizers, a grid's exceptions, a verdict).
 
-Verdict words use the package's own verdict (``runs.trajectory.converged``): an optimizer *reached x** when the
-mean of its last 10 % of x_t is within ``TOLERANCE`` of x*, and is *at the worst point* when that mean is within
-``TOLERANCE`` of the other end of the feasible set.
+Verdict words are the package's own verdict (``runs.verdict``): an optimizer *reached x** when the mean of its last
+10 % of x_t is within ``TOLERANCE`` of x*, and is *at the worst point* when that mean is within ``TOLERANCE`` of the
+other end of the feasible set.
 """
 
 import csv
 import json
 import math
 import os
-import shlex
-import string
 from types import SimpleNamespace
 
 import numpy as np
 
 from ..presets import resolve
-from ..runs.verdict import TOLERANCE
+from ..runs.verdict import TOLERANCE, near, position
+from .literals import literal
+from .template import join, namespace, number
 
 QUICK_NOTE = ("**This page comes from `results --quick`: tiny budgets for a smoke test. Its numbers are not the "
               "results.**\n\n")
-MINUS = "\N{MINUS SIGN}"
-
-
-class Formatter(string.Formatter):
-    """``str.format`` that writes a number's minus sign as U+2212, as the rest of the page does."""
-
-    def format_field(self, value, format_spec):
-        text = super().format_field(value, format_spec)
-        return text.replace("-", MINUS) if isinstance(value, (int, float, np.floating)) else text
-
-
-def number(value, spec):
-    """``value`` formatted with ``spec`` by the page's ``Formatter``."""
-    return Formatter().format_field(value, spec)
-
-
-def render(template, values):
-    """The template with every ``{field}`` filled from ``values``.
-
-    Raises:
-        ValueError: naming the field the template asks for and no statement provides.
-    """
-    try:
-        return Formatter().vformat(template, (), values)
-    except (KeyError, AttributeError, IndexError) as error:
-        raise ValueError(f"the template asks for a field no statement provides: {error}") from None
-
-
-def namespace(**fields):
-    return SimpleNamespace(**fields)
-
-
-def command_line(argv, variables):
-    """``python -m amsgrad_repro ARGV`` as shell text; an argument equal to a variable's value is shown as ``$NAME``."""
-    names = {value: f"${name}" for name, value in variables.items()}
-    return " ".join(["python -m amsgrad_repro", *(names.get(a) or shlex.quote(a) for a in argv)])
-
-
-def join(items):
-    """``a``, ``a and b``, ``a, b and c``."""
-    items = list(items)
-    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
-
-
-def _value(text):
-    """A CSV cell as bool, int or float where it reads as one, else the text."""
-    if text in ("True", "False"):
-        return text == "True"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
 
 
 def load_run(run_dir):
@@ -91,7 +36,7 @@ def load_run(run_dir):
     for name in sorted(os.listdir(run_dir)):
         if name.endswith(".csv"):
             with open(os.path.join(run_dir, name), newline="") as f:
-                tables[name[:-4]] = [{k: _value(v) for k, v in row.items()} for row in csv.DictReader(f)]
+                tables[name[:-4]] = [{k: literal(v) for k, v in row.items()} for row in csv.DictReader(f)]
     return SimpleNamespace(summary=summary, tables=tables)
 
 
@@ -105,12 +50,8 @@ def _problem(summary):
 
 
 def verdict(tail, optimum, worst):
-    """The verdict phrase of one tail mean."""
-    if abs(tail - optimum) <= TOLERANCE:
-        return f"reached x* = {number(optimum, '+g')}"
-    if abs(tail - worst) <= TOLERANCE:
-        return f"at the worst point {number(worst, '+g')}"
-    return f"missed x* = {number(optimum, '+g')}"
+    """The verdict phrase of one tail mean (``runs.verdict.position``), its numbers in the page's style."""
+    return position(tail, optimum, worst, show=lambda value: number(value, '+g'))
 
 
 def _settings_fields(summary):
@@ -132,7 +73,7 @@ def problem_run(run):
         regret, tail = r["final_average_regret"], r["tail_mean_x"]
         if regret <= worst_regret:
             vs_worst = "at or below it"
-        elif abs(tail - worst) <= TOLERANCE:
+        elif near(tail, worst):
             # f_t is linear: below the worst point, each small gradient's f_t(x_t) - f_t(x*) is larger.
             vs_worst = f"above it, because x dips below {number(worst, '+g')} after each large gradient and climbs back"
         else:
@@ -155,7 +96,7 @@ def seeds(run):
     for name, group in groups.items():
         tails = np.array([r["tail_mean_x"] for r in group])
         regrets = np.array([r["final_average_regret"] for r in group])
-        missed = [r for r in group if abs(r["tail_mean_x"] - optimum) > TOLERANCE]
+        missed = [r for r in group if not near(r["tail_mean_x"], optimum)]
         if missed:
             which = "Seed" + ("s " if len(missed) > 1 else " ") + join(str(r["seed"]) for r in missed)
             means = join(number(r["tail_mean_x"], "+.2f") for r in missed)
@@ -165,7 +106,7 @@ def seeds(run):
         opt[name] = namespace(
             tail_min=tails.min(), tail_max=tails.max(), regret_mean=regrets.mean(), regret_min=regrets.min(),
             regret_max=regrets.max(), reached=len(group) - len(missed),
-            at_worst=int(np.sum(np.abs(tails - worst) <= TOLERANCE)), misses=misses)
+            at_worst=int(np.sum(near(tails, worst))), misses=misses)
     seed_list = sorted({r["seed"] for r in summary["runs"]})
     return dict(_settings_fields(summary), opt=opt, n=len(seed_list), first=seed_list[0], last=seed_list[-1],
                 worst_regret=worst_regret, optimum=optimum, worst=worst)
@@ -196,8 +137,8 @@ def leaderboard(run):
            for r in rows}
     # Nearest to x* first, at the shown precision; ties keep the leaderboard's order (sorted is stable).
     by_tail = sorted(rows, key=lambda r: round(abs(r["tail_x"] - optimum), 3))
-    reached = [r for r in by_tail if abs(r["tail_x"] - optimum) <= TOLERANCE]
-    at_worst = [r for r in by_tail if abs(r["tail_x"] - worst) <= TOLERANCE]
+    reached = [r for r in by_tail if near(r["tail_x"], optimum)]
+    at_worst = [r for r in by_tail if near(r["tail_x"], worst)]
     elsewhere = [r for r in by_tail if r not in reached and r not in at_worst]
     fused = [r["optimizer"] for r in rows if r["engine"] == "fused"]
     other = [r["optimizer"] for r in rows if r["engine"] != "fused"]
@@ -205,7 +146,7 @@ def leaderboard(run):
                + (f", and {join(f'`{name}`' for name in other)} on torchbearer (no fused kernel)" if other else ""))
     first = rows[0]
     first_text = f"`{first['optimizer']}` ranks first by R_T/T ({number(first['average_regret'], '.3g')})"
-    if abs(first["tail_x"] - optimum) > TOLERANCE:
+    if not near(first["tail_x"], optimum):
         best_reached = next((r for r in rows if r in reached), None)
         first_text += (f" although its tail mean is {number(first['tail_x'], '+.2f')}: the ranking is by R_T/T over "
                        "all steps, which still holds the early transient, not by the verdict")
