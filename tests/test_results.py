@@ -40,28 +40,29 @@ def write_run(run_dir, summary, **tables):
 
 
 def sweep_run(tmp_path, grid):
-    """A one-lr sweep: ``grid`` maps beta1 to its final x per beta2 of ``BETA2``."""
-    rows = [{"beta1": b1, "beta2": b2, "lr": 0.01, "seed": 0, "final_x": x, "average_regret": 0.1}
+    """A one-lr sweep: ``grid`` maps beta1 to its tail x per beta2 of ``BETA2`` (the final x is set apart, so that a
+    diagram read from it would show)."""
+    rows = [{"beta1": b1, "beta2": b2, "lr": 0.01, "seed": 0, "final_x": -x, "tail_x": x, "average_regret": 0.1}
             for b1, xs in grid.items() for b2, x in zip(BETA2, xs)]
     summary = {"settings": {"steps": 1000, "seed": 0}, "problem": ONLINE}
     return phase_diagram(write_run(tmp_path / "sweep", summary, sweep=rows))
 
 
-CLEAN = [-0.99, -0.95, 0.98, 1.0, 1.0]  # x <= 0 up to 1 - beta2 = 1e-4, x > 0 from 1e-3
+CLEAN = [-0.99, -0.95, 0.98, 1.0, 1.0]  # x < 0 up to 1 - beta2 = 1e-4, x >= 0 from 1e-3
 
 
 def test_a_row_that_converges_early_is_an_exception_and_moves_the_grid_statement(tmp_path):
     phase = sweep_run(tmp_path, {0.0: CLEAN, 0.3: CLEAN, 0.6: CLEAN, 0.9: [-1.0, -0.99, -0.9, -0.4, 0.9]})
     assert phase["common"] == ("3 of the 4 β1 rows (β1 = 0 to 0.6, 3 rows) share one pattern: "
-                               "x ≤ 0 for 1 − β2 ≤ 1.0e−4; x > 0 for 1 − β2 ≥ 1.0e−3")
+                               "x < 0 for 1 − β2 ≤ 1.0e−4; x ≥ 0 for 1 − β2 ≥ 1.0e−3")
     assert phase["n_exceptions"] == 1
-    assert phase["exceptions"] == "  - β1 = 0.9: x ≤ 0 for 1 − β2 ≤ 1.0e−2; x > 0 at 1 − β2 = 1.0e−1."
+    assert phase["exceptions"] == "  - β1 = 0.9: x < 0 for 1 − β2 ≤ 1.0e−2; x ≥ 0 at 1 − β2 = 1.0e−1."
     # Every beta1 is above 0 only from the exception's boundary on, and at or below 0 up to the common one.
-    assert phase["fail"] == ("For every β1 of the grid, Adam's final x is above 0 (the wrong half) at every "
+    assert phase["fail"] == ("For every β1 of the grid, Adam's tail x is at or above 0 (the wrong half) at every "
                              "1 − β2 ≥ 1.0e−1 (β2 ≤ 0.9). In that region 4 of the 4 cells end within 0.1 of the "
                              "worst point +1; the lowest x there is +0.900 (β1 = 0.9, β2 = 0.9).")
-    assert phase["converge"] == ("For every β1 of the grid, Adam's final x is at or below 0 at every 1 − β2 ≤ 1.0e−4 "
-                                 "(β2 ≥ 0.9999). There the final x lies between −1.00 and −0.95, and 8 of the 8 "
+    assert phase["converge"] == ("For every β1 of the grid, Adam's tail x is below 0 at every 1 − β2 ≤ 1.0e−4 "
+                                 "(β2 ≥ 0.9999). There the tail x lies between −1.00 and −0.95, and 8 of the 8 "
                                  "cells end within 0.1 of x* = −1; the highest x, −0.95, is at β1 = 0, β2 = 0.9999.")
     assert phase["threshold"] == "between β2 = 0.999 and 0.9999"
 
@@ -72,11 +73,11 @@ def test_a_row_that_converges_early_is_an_exception_and_moves_the_grid_statement
 
 def test_a_row_that_switches_sides_twice_is_listed_run_by_run(tmp_path):
     phase = sweep_run(tmp_path, {0.0: CLEAN, 0.5: CLEAN, 0.9: [-0.99, 0.5, 0.7, -0.3, 1.0]})
-    assert phase["exceptions"] == ("  - β1 = 0.9: x ≤ 0 at 1 − β2 = 1.0e−5; x > 0 for 1 − β2 from 1.0e−4 to 1.0e−3; "
-                                   "x ≤ 0 at 1 − β2 = 1.0e−2; x > 0 at 1 − β2 = 1.0e−1.")
-    assert phase["converge"].startswith("For every β1 of the grid, Adam's final x is at or below 0 at every "
+    assert phase["exceptions"] == ("  - β1 = 0.9: x < 0 at 1 − β2 = 1.0e−5; x ≥ 0 for 1 − β2 from 1.0e−4 to 1.0e−3; "
+                                   "x < 0 at 1 − β2 = 1.0e−2; x ≥ 0 at 1 − β2 = 1.0e−1.")
+    assert phase["converge"].startswith("For every β1 of the grid, Adam's tail x is below 0 at every "
                                         "1 − β2 ≤ 1.0e−5 (β2 ≥ 0.99999).")
-    assert "above 0 (the wrong half) at every 1 − β2 ≥ 1.0e−1" in phase["fail"]
+    assert "at or above 0 (the wrong half) at every 1 − β2 ≥ 1.0e−1" in phase["fail"]
     # The issue's case: a cell at -0.47 next to x* must widen the reported range, not be rounded into it.
     low = sweep_run(tmp_path / "low", {0.0: [-0.99, -0.47, 1.0, 1.0, 1.0], 0.5: CLEAN})
     assert "between −0.99 and −0.47, and 3 of the 4 cells" in low["converge"]
@@ -84,14 +85,14 @@ def test_a_row_that_switches_sides_twice_is_listed_run_by_run(tmp_path):
 
 def test_a_row_that_ends_below_0_at_the_largest_one_minus_beta2_is_named_in_the_grid_statement(tmp_path):
     phase = sweep_run(tmp_path, {0.0: CLEAN, 0.5: CLEAN, 0.9: [-1.0, -0.9, 1.0, 1.0, -0.5]})
-    assert phase["fail"].startswith("For every β1 of the grid except β1 = 0.9, which ends at or below 0 at the "
-                                    "largest 1 − β2, Adam's final x is above 0 (the wrong half) at every "
+    assert phase["fail"].startswith("For every β1 of the grid except β1 = 0.9, which ends below 0 at the "
+                                    "largest 1 − β2, Adam's tail x is at or above 0 (the wrong half) at every "
                                     "1 − β2 ≥ 1.0e−3 (β2 ≤ 0.999).")
-    assert phase["exceptions"] == ("  - β1 = 0.9: x ≤ 0 for 1 − β2 ≤ 1.0e−4; x > 0 for 1 − β2 from 1.0e−3 to "
-                                   "1.0e−2; x ≤ 0 at 1 − β2 = 1.0e−1.")
+    assert phase["exceptions"] == ("  - β1 = 0.9: x < 0 for 1 − β2 ≤ 1.0e−4; x ≥ 0 for 1 − β2 from 1.0e−3 to "
+                                   "1.0e−2; x < 0 at 1 − β2 = 1.0e−1.")
     none = sweep_run(tmp_path / "none", {0.0: [-1.0] * 5})
-    assert none["fail"] == "No β1 of the grid ends above 0 at the largest 1 − β2."
-    assert none["threshold"] == "not a single switch from ≤ 0 to > 0"
+    assert none["fail"] == "No β1 of the grid ends at or above 0 at the largest 1 − β2."
+    assert none["threshold"] == "not a single switch from < 0 to ≥ 0"
 
 
 def leaderboard_run(tmp_path, tails):
@@ -198,9 +199,9 @@ def leaderboard_fixture(run_dir, command, settings):
 
 def sweep_fixture(run_dir, command, settings):
     """A sweep over the command's grid: x = +1 where 1 − β2 ≥ 1e-3, x* = −1 elsewhere."""
-    rows = [{"beta1": b1, "beta2": b2, "lr": lr, "seed": settings.seed, "final_x": 1.0 if 1 - b2 >= 1e-3 else -1.0,
-             "average_regret": 0.1}
-            for lr in settings.lr.values for b1 in settings.beta1.values for b2 in settings.beta2.values]
+    rows = [{"beta1": b1, "beta2": b2, "lr": lr, "seed": settings.seed, "final_x": x, "tail_x": x, "average_regret": 0.1}
+            for lr in settings.lr.values for b1 in settings.beta1.values for b2 in settings.beta2.values
+            for x in [1.0 if 1 - b2 >= 1e-3 else -1.0]]
     write_run(run_dir, {"settings": asdict(settings), "problem": ONLINE}, sweep=rows)
 
 
@@ -368,10 +369,10 @@ def test_the_break_table_groups_optimizers_by_the_families_that_break_them(tmp_p
     rows = table["rows"].splitlines()
     assert rows[0] == "| optimizer | betas | online family | stochastic family |"
     assert rows[2] == ("| `adam` | β1 = 0.9, β2 = 0.999 | **stuck at +1**: tail x +0.99 at P = 125, C = 125.75 | "
-                       "**breaks**: tail x +0.50 at p = 0.0089, C = 125.8 |")
+                       "**breaks**: tail x +0.50 at p = 0.00891, C = 125.75 |")
     assert rows[3].startswith("| `rmsprop` | β2 = 0.99 | ")  # RMSprop reads no beta1
     assert rows[5] == ("| `sgd` | — | no counterexample: tail x −0.90 at P = 125, C = 125.75 | "
-                       "no counterexample: tail x −0.95 at p = 0.0089, C = 125.8 |")
+                       "no counterexample: tail x −0.95 at p = 0.00891, C = 125.75 |")
     assert (table["both"], table["n_both"]) == ("`adam` and `adam-paper`", 2)
     assert table["some"] == "`rmsprop` (online only)" and table["none"] == "`sgd`" and table["n"] == 4
     assert table["candidates"] == "4,401 to 4,401" and len(table["commands"].splitlines()) == 8
