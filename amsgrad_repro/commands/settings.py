@@ -208,8 +208,8 @@ class ResultsSettings:
 
     template: str = setting("docs/RESULTS.template.md", str, "the template RESULTS.md is rendered from")
     out: str = setting(".", str, "writes OUT/RESULTS.md and the figures under OUT/docs/")
-    logdir: str = setting("", str, "keep the run directories here, one folder per command; empty: a temporary "
-                                   "directory, removed at the end")
+    logdir: str = setting("", str, "keep the run directories (one folder per command) and a summary.json here; "
+                                   "empty: a temporary directory, removed at the end")
     runs_from: str = setting("", str, "render from the run directories an earlier --logdir kept, running nothing")
     quick: str = setting("no", yes_no, "yes: tiny budgets, a smoke test of the whole page (it says so at its top)")
 

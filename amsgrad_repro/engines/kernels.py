@@ -283,7 +283,7 @@ def _paper(x, g, lr, t, h, s, r, keep_max, nc, adamx):
 
 @update
 def adam_paper(x, g, lr, t, h, s, r, bc1, bc2):
-    """optim.paper.AdamPaper: Algorithm 1."""
+    """optim.paper.AdamPaper: Algorithm 1 with recursion (1)."""
     return _paper(x, g, lr, t, h, s, r, False, False, False)
 
 
@@ -295,7 +295,7 @@ def amsgrad_paper(x, g, lr, t, h, s, r, bc1, bc2):
 
 @update
 def adamnc(x, g, lr, t, h, s, r, bc1, bc2):
-    """optim.paper.AdamNC: Algorithm 1 with β2,t = 1 − 1/t."""
+    """optim.paper.AdamNC: Algorithm 3 (Section 5), β2,t = 1 − 1/t."""
     return _paper(x, g, lr, t, h, s, r, False, True, False)
 
 

@@ -202,14 +202,14 @@ SPECS = [
     OptimizerSpec(
         "adam-paper",
         _paper("AdamPaper"),
-        "optim.paper.AdamPaper: Algorithm 1, no bias correction, no eps",
+        "optim.paper.AdamPaper: Algorithm 1 with recursion (1), no bias correction, no eps",
         LR_BETAS,
         Kernel("adam_paper", ("lr", "betas"), PAPER_STATE),
     ),
     OptimizerSpec(
         "adamnc",
         _builder("paper", "AdamNC", betas=False, renamed=[("beta1", "beta1")]),
-        "optim.paper.AdamNC: Algorithm 1 with beta2_t = 1 - 1/t, no bias correction, no eps",
+        "optim.paper.AdamNC: Algorithm 3 (Section 5), beta2_t = 1 - 1/t, no bias correction, no eps",
         ("lr", "beta1"),
         Kernel("adamnc", ("lr", "beta1"), PAPER_STATE),
     ),
