@@ -19,6 +19,7 @@ from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
 from ..reports.leaderboard import format_leaderboard, leaderboard, leaderboard_chart, write_leaderboard
 from ..reports.summary import problem_record, trajectory_record, write_summary
+from ..reports.table import format_compiles
 from .orchestration import choose_engines, finish, make_run_dir, problem_for, train_all
 
 
@@ -50,5 +51,5 @@ def main(command, settings):
     table = format_leaderboard(reference, rows, settings.seeds)
     describe_trajectories(run_dir, name, reference, settings, trajectories, engines, table,
                           {tag: os.path.join(run_dir, f"{tag}.png") for tag in ("figure", "leaderboard")})
-    print(table)
+    print("\n".join([*format_compiles(trajectories), table]))
     return finish(run_dir, settings.logdir, files, failures)

@@ -8,7 +8,7 @@ from ..reports.bands import write_seed_bands
 from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
 from ..reports.summary import problem_record, trajectory_record, write_summary
-from ..reports.table import format_table
+from ..reports.table import format_compiles, format_table
 from .orchestration import choose_engines, engines_line, finish, make_run_dir, problem_for, train_all
 
 
@@ -32,5 +32,5 @@ def main(command, settings):
     table = format_table(reference, trajectories)
     describe_trajectories(run_dir, command, reference, settings, trajectories, {p.spec.name: p.engine for p in plans},
                           table, {"figure": os.path.join(run_dir, "figure.png")})
-    print(table)
+    print("\n".join([*format_compiles(trajectories), table]))
     return finish(run_dir, settings.logdir, files, failures)

@@ -130,6 +130,7 @@ class Batch:
         self.block = min(LANE_BLOCK, -(-per_core // 8) * 8)  # whole SIMD registers (8 float32), every core busy
         self.t = 0
         self.code = None  # the driver's machine code for this kernel, found on the first step
+        self.load = None  # {driver, how, seconds}: how the first step got that code (``kernels.specialised``)
 
     @property
     def x(self):
@@ -161,7 +162,10 @@ class Batch:
             tail = (self.block,) if self.lanes else ()
             if self.code is None:
                 driver = kernels.advance_lanes if self.lanes else kernels.advance_runs
-                self.code = kernels.specialised(driver, self.kernel.name, (*arguments, 0, len(self.x), *tail))
+                start_load = time.perf_counter()
+                self.code, how = kernels.specialised(driver, self.kernel.name, (*arguments, 0, len(self.x), *tail))
+                self.load = {"driver": "lanes" if self.lanes else "runs", "how": how,
+                             "seconds": time.perf_counter() - start_load}
             _on_every_core(self.code, (self.kernel.name, *arguments), tail, len(self.x), tail[0] if tail else 1)
             self.t += m
         return logged, log_x, log_r
@@ -258,6 +262,8 @@ def run(problem, spec, row, settings, run_dir, run_label, seed, progress=True):
     """
     batch = Batch(spec.kernel, [row], [problem], settings.schedule, settings.every)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
+    batch.step(0)  # the driver, compiled or loaded before the clock starts: steps/s is the stepping's alone
+    trajectory.load = batch.load
     writer = EventFile(trajectory.tb_dir)
     bar = Bar(f"{run_label} [fused]", settings.steps) if progress else None
     start = time.perf_counter()
@@ -265,8 +271,10 @@ def run(problem, spec, row, settings, run_dir, run_label, seed, progress=True):
         for _, n in chunks(settings.steps):
             if STOP.requested:
                 break
+            stepping = time.perf_counter()
             before, uniforms = batch.snapshot(), batch.draws(n)
             logged, log_x, log_r = batch.step(n, uniforms)
+            trajectory.stepping_seconds += time.perf_counter() - stepping
             if np.isnan(batch.x[0]):  # NaN stays NaN through the projection, as with clamp_
                 trajectory.diverged_at = batch.first_nan(before, uniforms)
                 keep = logged < trajectory.diverged_at  # no NaN reaches TensorBoard

@@ -449,10 +449,17 @@ def padam(x, g, lr, t, h, s, r, bc1, bc2):
 
 
 def specialised(driver, kernel, arguments):
-    """The machine code of ``driver`` for the update ``kernel`` and these argument types, compiled on first use or
-    loaded from numba's cache. (Called with the name as a string, the dispatcher would retry its typing on every
-    call, milliseconds each, before it settles on the literal name.)"""
-    return driver.compile((types.literal(kernel), *(numba.typeof(argument) for argument in arguments)))
+    """The machine code of ``driver`` for the update ``kernel`` and these argument types, and how it was had:
+    ``"compiled"`` (first use), ``"loaded from the cache"`` (numba's cache on disk) or ``"in memory"`` (this process
+    had it). (Called with the name as a string, the dispatcher would retry its typing on every call, milliseconds
+    each, before it settles on the literal name.)"""
+    signature = (types.literal(kernel), *(numba.typeof(argument) for argument in arguments))
+    stats = driver.stats
+    before = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
+    code = driver.compile(signature)
+    after = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
+    how = "compiled" if after[1] > before[1] else "loaded from the cache" if after[0] > before[0] else "in memory"
+    return code, how
 
 
 def _update(kernel, x, g, lr, t, h, s, r, bc1, bc2):

@@ -32,6 +32,8 @@ def trajectory_record(trajectory, problem, run_dir):
         "final_average_regret": trajectory.final_average_regret,
         "converged": reached(trajectory, problem.optimum),
         "steps_per_s": trajectory.steps_per_s,
+        "seconds": trajectory.seconds,
+        "driver_load": trajectory.load,
         "interrupted": trajectory.interrupted,
         "diverged_at": trajectory.diverged_at,
         "verdict": run_phrase(trajectory, problem.optimum),

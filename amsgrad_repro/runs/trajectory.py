@@ -22,7 +22,9 @@ class Trajectory:
     final_x: float = float("nan")
     final_average_regret: float = float("nan")
     steps_done: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the run, from its first step to its end (logging included)
+    stepping_seconds: float = 0.0  # of those, the time spent stepping; 0: not measured apart (torchbearer)
+    load: dict | None = None  # fused engine: how its driver was had before the clock started (``fused.Batch.load``)
     interrupted: bool = False
     diverged_at: int | None = None  # the first t at which x_t is NaN (an update of ±inf is projected onto F)
 
@@ -42,7 +44,10 @@ class Trajectory:
 
     @property
     def steps_per_s(self):
-        return self.steps_done / self.seconds if self.seconds > 0 else float("nan")
+        """Steps per second of stepping: the fused engine's kernel and draws alone (not its driver's compile or load,
+        nor the logging around it); the torchbearer engine's whole Trial loop."""
+        seconds = self.stepping_seconds or self.seconds
+        return self.steps_done / seconds if seconds > 0 else float("nan")
 
 
 def by_optimizer(trajectories):
