@@ -5,6 +5,7 @@ import math
 import os
 import signal
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -294,6 +295,16 @@ def test_centred_mean_keeps_lines_and_narrows_at_both_ends():
     assert centred_mean([], 50).size == 0 and centred_mean([7.0], 50).tolist() == [7.0]
 
 
-def test_time_logreg_epoch_returns_positive_seconds():
-    seconds = realdata.time_logreg_epoch("digits", seed=0)
-    assert math.isfinite(seconds) and seconds > 0
+def test_time_logreg_epoch_times_the_training_steps_of_one_epoch(monkeypatch):
+    """On a clock that ticks once per training step, the time returned is one epoch's 12 steps (ceil(1438 / 128))."""
+    ticks = []
+    step = training.Recorder.on_step_training
+
+    def step_and_tick(self, state):
+        step(self, state)
+        ticks.append(state[torchbearer.BATCH])
+
+    monkeypatch.setattr(training.Recorder, "on_step_training", step_and_tick)
+    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=lambda: float(len(ticks))))
+    assert realdata.time_logreg_epoch("digits", seed=0) == 12.0
+    assert ticks == list(range(12))
