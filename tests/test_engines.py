@@ -43,17 +43,18 @@ def table_candidates(family):
     """LANES problems of one family: Figure 1's first (s = 10, C = 101, P = 101 or p = 0.01), then problems with
     their own s, C and P or p; the stochastic ones share the uniforms of seed 5.
 
-    Each C is 1.5 to 3 times the break-even C of E[a_t] = 0, so x* = −1. Nearer break-even x_t hovers, and torch's
-    one-ulp sqrt differences can grow past the tolerance (1.2e-5 for RMSprop at 1.17 times).
+    Each C is 1.5 to 3 times P (online) or (1 − p)/p (stochastic), well above the C of E[a_t] = 0, so x* = −1.
+    Near E[a_t] = 0, x_t hovers and torch's one-ulp sqrt differences can grow past the tolerance (RMSprop with
+    C = 1.17·P: 1.2e-5).
     """
     rng = np.random.default_rng(5)
     scale = np.append(10.0, rng.choice([1.0, 10.0], LANES - 1))
     if family == "online":
         period = np.append(101, rng.integers(2, 300, LANES - 1))
-        C = np.append(101.0, period[1:] * rng.uniform(1.5, 3.0, LANES - 1))  # break-even: C = P − 1
+        C = np.append(101.0, period[1:] * rng.uniform(1.5, 3.0, LANES - 1))  # E[a_t] = 0 at C = P − 1
         return fused.Candidates("online", period=period, C=C, scale=scale, p=np.full(LANES, np.nan))
     p = np.append(0.01, rng.uniform(0.005, 0.2, LANES - 1))
-    C = np.append(101.0, rng.uniform(1.5, 3.0, LANES - 1) * (1 - p[1:]) / p[1:])  # break-even: p·C = 1 − p
+    C = np.append(101.0, rng.uniform(1.5, 3.0, LANES - 1) * (1 - p[1:]) / p[1:])  # E[a_t] = 0 at C = (1 − p)/p
     return fused.Candidates("stochastic", period=np.zeros(LANES, np.int64), C=C, scale=scale, p=p, seed=5)
 
 
