@@ -53,3 +53,14 @@ class TerminatedAt100(_AtStep):
 
     def act(self):
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+class ReadyAt100(_AtStep):
+    """SGD that, at step 100, creates the file named by $READY_FILE and takes the step: a mark a test can wait for
+    before it interrupts the process."""
+
+    at = 100
+
+    def act(self):
+        open(os.environ["READY_FILE"], "w").close()
+        torch.optim.SGD.step(self)

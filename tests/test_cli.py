@@ -13,7 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from amsgrad_repro import cli
 from amsgrad_repro.runs import layout
-from conftest import only_run_dir
+from conftest import TESTS, only_run_dir
 
 
 def scalars(directory, tag):
@@ -33,7 +33,7 @@ def test_online_run_writes_readable_events_summary_and_figure(run_cli, tmp_path,
     for record in summary["runs"]:
         points = scalars(os.path.join(run_dir, record["tensorboard_dir"]), record["tags"]["x"])
         assert [step for step, _ in points] == list(range(100, 3001, 100))
-        assert record["steps_done"] == 3000 and record["steps_per_s"] > 0
+        assert record["steps_done"] == 3000
         tail = [value for step, value in points if step > 2700]  # the verdict's last 10 %, as logged
         assert record["tail_mean_x"] == pytest.approx(np.mean(tail), abs=1e-6)
     assert os.path.getsize(os.path.join(run_dir, "figure.png")) > 10_000
@@ -93,25 +93,34 @@ def test_help_states_every_default(capsys):
 
 
 def test_ctrl_c_leaves_readable_logs_and_an_interrupted_summary(tmp_path):
+    """A real SIGINT from another process, sent once the optimizer has taken its step 100 (it makes a file then)."""
+    ready = tmp_path / "ready"
+    environment = {**os.environ, "READY_FILE": str(ready),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "amsgrad_repro", "online", "--engine", "torchbearer", "--steps", "2000000",
-         "--log-every", "10", "--logdir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "amsgrad_repro", "online", "--engine", "torchbearer", "--optimizers",
+         "misbehaving:ReadyAt100", "--steps", "2000000", "--log-every", "10", "--logdir", str(tmp_path / "logs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
     )
-    deadline = time.time() + 60
-    while time.time() < deadline:  # wait until the trial has started its batch writer (epoch-0)
-        if any(d.endswith("epoch-0") and fs for d, _, fs in os.walk(tmp_path)):
-            break
-        time.sleep(0.2)
-    time.sleep(2.0)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 300
+        while not ready.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the run did not reach step 100 within 300 s"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     assert process.returncode == 130, (out, err)
-    run_dir = only_run_dir(tmp_path)
+    run_dir = only_run_dir(tmp_path / "logs")
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
-    assert summary["interrupted"] is True and summary["runs"][0]["interrupted"] is True
-    done = summary["runs"][0]["steps_done"]
-    assert 0 < done < 2_000_000
-    points = scalars(os.path.join(run_dir, "Online_adam", "epoch-0"), "batch/x")
-    assert points and points[-1][0] <= done
+    (record,) = summary["runs"]
+    assert summary["interrupted"] is True and record["interrupted"] is True
+    done = record["steps_done"]
+    assert 100 <= done < 2_000_000  # the signal came after step 100, and the run stopped
+    points = scalars(os.path.join(run_dir, record["tensorboard_dir"]), "batch/x")
+    assert [step for step, _ in points] == list(range(10, done + 1, 10))  # every logged point up to the stop
     assert run_dir in err and "Traceback" not in err

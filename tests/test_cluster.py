@@ -126,12 +126,15 @@ def test_ctrl_c_in_a_command_keeps_the_finished_runs_and_marks_the_summary(run_c
     assert record["interrupted"] is True and record["signal"] == "SIGINT"
     assert len(record["runs"]) == 1 and record["runs"][0]["steps_done"] == 1000
 
-def test_sweep_on_ray_is_cell_for_cell_the_local_sweep(capsys, tmp_path, ray_local):
+def test_sweep_on_ray_is_cell_for_cell_the_local_sweep(capsys, tmp_path, ray_local, monkeypatch):
+    from amsgrad_repro.engines import progress
+
+    monkeypatch.setattr(progress, "DELAY", 0.0)  # progress lines from the first update on, however fast the run
     status, _, err = run_main(capsys, *SWEEP, "--logdir", str(tmp_path / "local"))
     assert status == 0, err
     status, _, err = run_main(capsys, *SWEEP, "--logdir", str(tmp_path / "ray"), "--ray", "local")
     assert status == 0, err
-    assert "tiles: 4/4 tasks" in err or "tiles:" not in err  # progress, when the run outlasts the bar's delay
+    assert "tiles: 4/4 tasks (100%)" in err  # 2 lr values x 2 tiles (one per CPU of the instance)
     local, on_ray = only_run_dir(tmp_path / "local"), only_run_dir(tmp_path / "ray")
     for name in ("sweep.csv", "sweep_summary.csv"):
         assert rows(os.path.join(local, name)) == rows(os.path.join(on_ray, name))

@@ -65,9 +65,13 @@ def test_projection_callback_clamps_a_hand_built_state():
     assert model.x.item() == -0.25
 
 
-def test_identity_loss_returns_the_prediction():
-    y = torch.tensor([3.0])
-    assert identity_loss(y, None) is y
+def test_identity_loss_is_f_t_so_backward_gives_x_the_gradient_a_t():
+    model = Online()
+    with torch.no_grad():
+        model.x.fill_(0.5)
+    loss = identity_loss(model(None, {torchbearer.BATCH: 1}), None)  # t = 2: a_t = −10
+    loss.backward()
+    assert loss.item() == -5.0 and model.x.grad.item() == -10.0
 
 
 def test_metrics_on_a_hand_computed_three_step_run():
