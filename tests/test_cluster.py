@@ -150,9 +150,9 @@ def test_every_tiling_gives_the_same_bits(ray_local, n_tiles):
     whole, _, failed = sweep.run_grids(InProcess(), settings, spec, n_tiles=1)
     tiled, _, failed_tiled = sweep.run_grids(ray_local, settings, spec, n_tiles=n_tiles)
     assert failed == failed_tiled == []
-    for (lr, x, regret), (lr_tiled, x_tiled, regret_tiled) in zip(whole, tiled, strict=True):
-        assert lr == lr_tiled and x.shape == (3, 2, 4)
-        assert np.array_equal(x, x_tiled) and np.array_equal(regret, regret_tiled)
+    for (lr, *arrays), (lr_tiled, *arrays_tiled) in zip(whole, tiled, strict=True):  # final x, tail x, R_T/T
+        assert lr == lr_tiled and all(a.shape == (3, 2, 4) for a in arrays)
+        assert all(np.array_equal(a, b) for a, b in zip(arrays, arrays_tiled, strict=True))
 
 
 def test_compare_on_ray_writes_what_a_local_run_writes(run_cli, tmp_path, ray_local):

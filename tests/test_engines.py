@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 import torch
 
-from amsgrad_repro import experiment
+from amsgrad_repro import experiment, families
+from amsgrad_repro.families import Candidates
 from amsgrad_repro.engines import batched, fused, kernels, trial
 from amsgrad_repro.optim import registry
 from amsgrad_repro.runs.interrupt import RunInterrupted
@@ -52,10 +53,10 @@ def table_candidates(family):
     if family == "online":
         period = np.append(101, rng.integers(2, 300, LANES - 1))
         C = np.append(101.0, period[1:] * rng.uniform(1.5, 3.0, LANES - 1))  # E[a_t] = 0 at C = P − 1
-        return fused.Candidates("online", period=period, C=C, scale=scale, p=np.full(LANES, np.nan))
+        return Candidates("online", period=period, C=C, scale=scale, p=np.full(LANES, np.nan))
     p = np.append(0.01, rng.uniform(0.005, 0.2, LANES - 1))
     C = np.append(101.0, rng.uniform(1.5, 3.0, LANES - 1) * (1 - p[1:]) / p[1:])  # E[a_t] = 0 at C = (1 − p)/p
-    return fused.Candidates("stochastic", period=np.zeros(LANES, np.int64), C=C, scale=scale, p=p, seed=5)
+    return Candidates("stochastic", period=np.zeros(LANES, np.int64), C=C, scale=scale, p=p, seed=5)
 
 
 def average_regrets(candidates, x):
@@ -135,7 +136,7 @@ def test_both_drivers_give_the_same_bits_on_runs_that_all_differ(name):
               for lr, b1, b2 in zip(rng.choice([0.1, 0.01], runs), rng.uniform(0, 0.95, runs),
                                     1 - 10 ** rng.uniform(-5, -1, runs))]
     periods = rng.integers(2, 300, runs)
-    candidates = fused.Candidates("online", period=periods, C=periods * rng.uniform(1.05, 3, runs),
+    candidates = Candidates("online", period=periods, C=periods * rng.uniform(1.05, 3, runs),
                                   scale=rng.choice([1.0, 10.0], runs), p=np.zeros(runs))
     spec = registry.get(name)
     results = []
@@ -176,9 +177,9 @@ def test_stochastic_problem_gives_the_same_trajectory_in_both_engines(tmp_path):
     settings = RunSettings(steps=4000, lr=0.01, log_every=1, seed=11)
     spec = registry.get("adam")
     runs = [
-        trial.run(experiment.make_problem("stochastic", seed=11), spec, settings.hyper(), settings,
+        trial.run(families.make_problem("stochastic", seed=11), spec, settings.hyper(), settings,
                   str(tmp_path / "trial"), "adam", 11, progress=False),
-        fused.run(experiment.make_problem("stochastic", seed=11), spec, kernel("adam", settings.hyper()), settings,
+        fused.run(families.make_problem("stochastic", seed=11), spec, kernel("adam", settings.hyper()), settings,
                   str(tmp_path / "fused"), "adam", 11, progress=False),
     ]
     assert runs[0].steps == runs[1].steps
@@ -191,7 +192,7 @@ def test_same_seed_is_bit_identical_and_another_seed_differs(tmp_path):
     spec = registry.get("adam")
 
     def run(seed):
-        problem = experiment.make_problem("stochastic", seed=seed)
+        problem = families.make_problem("stochastic", seed=seed)
         return fused.run(problem, spec, kernel("adam", settings.hyper()), settings, str(tmp_path), f"s{seed}", seed).x
 
     assert run(1) == run(1)

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torchbearer
 
-from amsgrad_repro import experiment
+from amsgrad_repro import experiment, families
 from amsgrad_repro.experiment import AverageRegret, IterateX, Online, Stochastic, identity_loss, project_onto_domain
 
 
@@ -21,7 +21,7 @@ def test_online_gradient_follows_the_paper_index(t, expected):
 
 
 def test_theorem1_preset_has_period_three():
-    problem = experiment.make_problem("theorem1", C=5.0)
+    problem = families.make_problem("theorem1", C=5.0)
     assert problem.coefficients(1, 6).tolist() == [5.0, -1.0, -1.0, 5.0, -1.0, -1.0]
     assert problem.optimum == -1.0
 
@@ -30,10 +30,10 @@ def test_optimum_is_the_minimiser_of_the_average_loss():
     assert Online().optimum == -1.0 and Stochastic().optimum == -1.0
     assert Online(C=50.0).optimum == 1.0  # 50 < P - 1 = 100: the average coefficient is negative
     assert Stochastic().mean_coefficient == pytest.approx(0.2)
-    assert experiment.make_problem("theorem3").mean_coefficient == pytest.approx(0.1)
-    theorem3 = experiment.make_problem("theorem3", C=50.0)  # p = (1 + δ)/(C + 1) follows C, so E[a_t] stays δ
+    assert families.make_problem("theorem3").mean_coefficient == pytest.approx(0.1)
+    theorem3 = families.make_problem("theorem3", C=50.0)  # p = (1 + δ)/(C + 1) follows C, so E[a_t] stays δ
     assert theorem3.p == pytest.approx(1.1 / 51) and theorem3.mean_coefficient == pytest.approx(0.1)
-    assert experiment.make_problem("theorem3", C=50.0, p=0.5).p == 0.5
+    assert families.make_problem("theorem3", C=50.0, p=0.5).p == 0.5
 
 
 def test_stochastic_draws_are_seeded_and_independent_of_block_sizes():
