@@ -2,8 +2,9 @@
 
 The parser is built from the settings dataclasses of ``commands.settings`` and imports no engine, so ``--help`` and
 a bad flag answer at once. A command's module is imported only to run it. Every invalid value ends with exit status
-2 and one line naming the flag (a missing or malformed data file: naming the file); Ctrl-C (SIGINT) and SIGTERM end a command with status 130 and 143 after writing a
-summary marked as interrupted; a run that raised ends it with status 1 after the other runs.
+2 and one line naming the flag (a missing or malformed data file: naming the file); Ctrl-C (SIGINT) and SIGTERM end
+a command with status 130 and 143 after writing a summary marked as interrupted; a run that raised ends it with
+status 1 after the other runs.
 """
 
 import argparse

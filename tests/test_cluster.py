@@ -36,10 +36,11 @@ def rows(path):
 
 
 def summary(run_dir):
-    """summary.json without what may differ between two runs: times, rates, and the --ray setting itself."""
+    """summary.json without what may differ between two runs: times, rates, how a driver was had, and the --ray
+    setting itself."""
     def strip(value):
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("seconds", "steps_per_s", "ray", "logdir")}
+            return {k: strip(v) for k, v in value.items() if k not in ("seconds", "steps_per_s", "driver_load", "ray", "logdir")}
         return [strip(v) for v in value] if isinstance(value, list) else value
 
     with open(os.path.join(run_dir, "summary.json")) as f:

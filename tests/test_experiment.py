@@ -5,7 +5,7 @@ import pytest
 import torch
 import torchbearer
 
-from amsgrad_repro import experiment, families
+from amsgrad_repro import families
 from amsgrad_repro.experiment import AverageRegret, IterateX, Online, Stochastic, identity_loss, project_onto_domain
 
 

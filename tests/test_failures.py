@@ -63,7 +63,8 @@ def test_sigterm_is_handled_like_ctrl_c_and_exits_143(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "amsgrad_repro", "online", "--engine", "torchbearer", "--optimizers",
          "misbehaving:TerminatedAt100,adam", "--steps", "5000", "--log-every", "10", "--logdir", str(tmp_path)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")]))}, timeout=300)
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")]))})
     assert result.returncode == 143, result.stderr
     assert "Traceback" not in result.stderr and "interrupted by SIGTERM" in result.stderr
     run_dir = only_run_dir(tmp_path)

@@ -1,8 +1,6 @@
 """``optim.groups.param_group`` against the param group the real constructor builds, for every registry entry."""
 
 import inspect
-import subprocess
-import sys
 
 import pytest
 import torch

@@ -199,7 +199,8 @@ def leaderboard_fixture(run_dir, command, settings):
 
 def sweep_fixture(run_dir, command, settings):
     """A sweep over the command's grid: x = +1 where 1 − β2 ≥ 1e-3, x* = −1 elsewhere."""
-    rows = [{"beta1": b1, "beta2": b2, "lr": lr, "seed": settings.seed, "final_x": x, "tail_x": x, "average_regret": 0.1}
+    rows = [{"beta1": b1, "beta2": b2, "lr": lr, "seed": settings.seed, "final_x": x, "tail_x": x,
+             "average_regret": 0.1}
             for lr in settings.lr.values for b1 in settings.beta1.values for b2 in settings.beta2.values
             for x in [1.0 if 1 - b2 >= 1e-3 else -1.0]]
     write_run(run_dir, {"settings": asdict(settings), "problem": ONLINE}, sweep=rows)

@@ -61,7 +61,7 @@ class CandidateTable:
                  f"{'R_T/T':>9} {'round':>5}"]
         values = self.family.rarity_value(self.rarity)
         for rank, i in enumerate(self.order[:k], start=1):
-            lines.append(f"{rank:>2} {self.family.show(values[i]):>10} {self.columns['C'][i]:>12.6g} {self.mean[i]:>9.4g} "
-                         f"{self.tail_x[i]:>+8.4f} {self.columns['final_x'][i]:>+8.4f} "
+            lines.append(f"{rank:>2} {self.family.show(values[i]):>10} {self.columns['C'][i]:>12.6g} "
+                         f"{self.mean[i]:>9.4g} {self.tail_x[i]:>+8.4f} {self.columns['final_x'][i]:>+8.4f} "
                          f"{self.columns['average_regret'][i]:>9.4g} {self.round[i]:>5}")
         return "\n".join(lines)

@@ -6,7 +6,7 @@ the leaderboard records which. Outputs go to a fresh ``<logdir>/compare-<problem
 - ``leaderboard.csv`` and ``leaderboard.png``: one row per optimizer, sorted by R_T/T (``reports.leaderboard``);
 - ``figure.png``: R_t/t and x_t per optimizer (``reports.figure1``), with a 10-90 % band over seeds, and the same
   band as TensorBoard runs ``<Model>_<optimizer>_{mean,p10,p90}`` (``reports.bands``);
-- TensorBoard runs ``<Model>_<optimizer>[_seed<k>]/epoch-0`` with the shared tags of ``runs.layout.TAGS``, so
+- TensorBoard runs ``<Model>_<optimizer>[_seed<k>]/epoch-0`` with the shared tags of ``runs.layout.PROBLEM_TAGS``, so
   TensorBoard overlays every optimizer in one chart;
 - ``summary.json``: the record of every problem command plus the leaderboard.
 """

@@ -44,8 +44,8 @@ def _build_error(spec, hyper, error):
 
 
 def choose_engines(names, hyper, choice):
-    """An ``EngineChoice`` per optimizer under ``--engine choice``: ``auto`` takes the fused engine when the optimizer has a
-    kernel for its options, else torchbearer.
+    """An ``EngineChoice`` per optimizer under ``--engine choice``: ``auto`` takes the fused engine when the optimizer
+    has a kernel for its options, else torchbearer.
 
     Raises:
         UsageError: an optimizer cannot be built, or ``--engine fused`` and it has no kernel for its options.

@@ -39,6 +39,7 @@ from ..reports import break_text, results_text as text, template
 from ..reports.phase_text import phase_diagram
 from ..reports.summary import write_summary
 from ..runs.interrupt import STOP
+from ..runs.verdict import TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def main(command, settings):
     start = time.perf_counter()
     outcomes, path, figures, failed = [], None, [], None
     try:
-        values = {"quick_note": text.QUICK_NOTE if quick else "", "tolerance": text.TOLERANCE,
+        values = {"quick_note": text.QUICK_NOTE if quick else "", "tolerance": TOLERANCE,
                   "shell": SHELL_VARIABLES, "longer": LONGER}
         found = collect(settings, quick, parent, values, outcomes)
         if not STOP.requested:

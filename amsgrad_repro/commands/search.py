@@ -11,8 +11,9 @@ rare gradients expected, their count varies by ±10 %, enough to turn a small μ
 x → +1 would be right.
 
 Everything that differs between the two families (the rarity's parameter, the realised margin) is asked of the
-``families.Family``. A round is a ``families.Candidates`` batch; evaluating it is the caller's (any engine, any tiling). Rounds are
-deterministic for a given seed: the refinement draws from ``numpy.random.default_rng((seed, round))``.
+``families.Family``. A round is a ``families.Candidates`` batch; evaluating it is the caller's (any engine, any
+tiling). Rounds are deterministic for a given seed: the refinement draws from
+``numpy.random.default_rng((seed, round))``.
 """
 
 from dataclasses import dataclass

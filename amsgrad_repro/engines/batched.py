@@ -2,7 +2,8 @@
 optimizer class.
 
 For t = 1..T the engine builds the coefficient vector a_t ∈ R^R (candidate r's a_t, from its family's definition,
-``families.Family.coefficients``), makes it the gradient, calls ``optimizer.step()`` once and clamps the tensor onto F = [−1, 1].
+``families.Family.coefficients``), makes it the gradient, calls ``optimizer.step()`` once and clamps the tensor onto
+F = [−1, 1].
 For an optimizer that updates every element from that element's own history (Adam, AMSGrad, RMSprop, Adagrad, ...)
 this is exactly R independent one-dimensional runs, at the cost of one step of one tensor: torch's per-call overhead
 is shared by all R runs. A norm-based method (LAMB, LARS, ...) couples the elements, so

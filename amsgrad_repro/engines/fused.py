@@ -21,7 +21,7 @@ from .. import families
 from ..experiment import average_regret
 from ..optim.groups import param_group
 from ..runs.interrupt import STOP, RunInterrupted
-from ..runs.layout import TAGS, tb_dir
+from ..runs.layout import PROBLEM_TAGS, tb_dir
 from ..runs.outcome import Outcome
 from ..runs.trajectory import Trajectory, auto_every
 from ..runs.verdict import TailMean
@@ -279,7 +279,7 @@ def run(problem, spec, row, settings, run_dir, run_label, seed, progress=True):
                 trajectory.diverged_at = batch.first_nan(before, uniforms)
                 keep = logged < trajectory.diverged_at  # no NaN reaches TensorBoard
                 logged, log_x, log_r = logged[keep], log_x[:, keep], log_r[:, keep]
-            writer.write(logged, {TAGS["x"]: log_x[0], TAGS["average_regret"]: log_r[0]})
+            writer.write(logged, {PROBLEM_TAGS["x"]: log_x[0], PROBLEM_TAGS["average_regret"]: log_r[0]})
             for t, x, r in zip(logged.tolist(), log_x[0].tolist(), log_r[0].tolist()):
                 trajectory.record(t, x, r)
             if bar is not None:

@@ -1,6 +1,6 @@
 """One grid point of a real-data experiment: one torchbearer ``Trial`` of one optimizer at one (α, β2).
 
-Each run writes one TensorBoard folder ``<Model>_<optimizer>_lr<α>[_beta2-<β2>]/`` with the tags in ``TAGS`` on one
+Each run writes one TensorBoard folder ``<Model>_<optimizer>_lr<α>[_beta2-<β2>]/`` with the tags in ``TRAINING_TAGS`` on one
 x-axis, the iteration t counted across epochs, and keeps every minibatch's loss in a ``RunResult``. After each epoch
 the network is evaluated on the held-out part of the data set (test loss and accuracy).
 
@@ -21,7 +21,7 @@ from ..engines.progress import Progress
 from ..engines.trial import StopOnSignal
 from ..runs.interrupt import STOP, RunInterrupted
 
-TAGS = {
+TRAINING_TAGS = {
     "train_loss": "batch/running_loss",  # torchbearer's running mean of the last 50 minibatch losses
     "train_acc": "batch/running_acc",
     "lr": "batch/lr",  # the step size α_t in force at iteration t
@@ -64,7 +64,7 @@ def batch_scalars(state):
     placed after the TensorBoard callback has not stepped yet)."""
     metrics = state[torchbearer.METRICS]
     return [*(("batch/" + name, value) for name, value in metrics.items()),
-            (TAGS["lr"], state[torchbearer.OPTIMIZER].param_groups[0]["lr"])]
+            (TRAINING_TAGS["lr"], state[torchbearer.OPTIMIZER].param_groups[0]["lr"])]
 
 
 def epoch_scalars(state):

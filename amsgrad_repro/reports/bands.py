@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..runs.layout import TAGS, label, tb_dir
+from ..runs.layout import PROBLEM_TAGS, label, tb_dir
 from ..runs.trajectory import by_optimizer
 
 
@@ -21,7 +21,7 @@ def write_seed_bands(run_dir, model, trajectories):
         if len(group) < 2:
             continue
         n = min(len(tr.steps) for tr in group)
-        curves = {tag: np.array([getattr(tr, key)[:n] for tr in group]) for key, tag in TAGS.items()}
+        curves = {tag: np.array([getattr(tr, key)[:n] for tr in group]) for key, tag in PROBLEM_TAGS.items()}
         for stat, reduce in statistics.items():
             path = tb_dir(run_dir, model, f"{label(name, 0, 1)}_{stat}")
             with SummaryWriter(path) as writer:

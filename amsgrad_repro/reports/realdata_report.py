@@ -7,7 +7,7 @@ Each optimizer's best grid point is the one with the lowest final training loss,
 import math
 import os
 
-from ..realdata.training import TAGS
+from ..realdata.training import TRAINING_TAGS
 from .summary import write_summary
 
 FIGURE = "figure2.png"
@@ -55,7 +55,7 @@ def write_realdata_summary(run_dir, command, experiment, settings, split, device
         device=device,
         schedule=experiment.schedule,
         selection="per optimizer, the grid point with the lowest final training loss (mean over the last epoch)",
-        tags=TAGS,
+        tags=TRAINING_TAGS,
         runs=[row(r) for r in results],
         best={name: {"lr": r.lr, "beta2": r.beta2, "train_loss": r.final("loss")}
               for name, r in best_runs(results).items()},

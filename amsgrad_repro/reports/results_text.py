@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..presets import resolve
-from ..runs.verdict import TOLERANCE, near, position
+from ..runs.verdict import near, position
 from .literals import literal
 from .template import join, namespace, number
 
@@ -49,7 +49,7 @@ def _problem(summary):
     return problem["optimum"], worst, problem["mean_coefficient"] * (high - low)
 
 
-def verdict(tail, optimum, worst):
+def verdict_phrase(tail, optimum, worst):
     """The verdict phrase of one tail mean (``runs.verdict.position``), its numbers in the page's style."""
     return position(tail, optimum, worst, show=lambda value: number(value, '+g'))
 
@@ -79,7 +79,7 @@ def problem_run(run):
         else:
             vs_worst = "above it"
         opt[r["optimizer"]] = namespace(final_x=r["final_x"], tail_x=tail, regret=regret,
-                                        verdict=verdict(tail, optimum, worst), vs_worst=vs_worst)
+                                        verdict=verdict_phrase(tail, optimum, worst), vs_worst=vs_worst)
     return dict(_settings_fields(summary), opt=opt, worst_regret=worst_regret, optimum=optimum, worst=worst)
 
 
@@ -133,7 +133,7 @@ def leaderboard(run):
     rows = run.tables["leaderboard"]
     optimum, worst, worst_regret = _problem(summary)
     opt = {r["optimizer"]: namespace(final_x=r["final_x"], tail_x=r["tail_x"], regret=r["average_regret"],
-                                     engine=r["engine"], verdict=verdict(r["tail_x"], optimum, worst))
+                                     engine=r["engine"], verdict=verdict_phrase(r["tail_x"], optimum, worst))
            for r in rows}
     # Nearest to x* first, at the shown precision; ties keep the leaderboard's order (sorted is stable).
     by_tail = sorted(rows, key=lambda r: round(abs(r["tail_x"] - optimum), 3))

@@ -11,7 +11,7 @@ import os
 from dataclasses import asdict
 
 from ..runs.interrupt import STOP
-from ..runs.layout import TAGS
+from ..runs.layout import PROBLEM_TAGS
 from ..runs.verdict import reached, run_phrase, tail_x
 
 
@@ -38,7 +38,7 @@ def trajectory_record(trajectory, problem, run_dir):
         "diverged_at": trajectory.diverged_at,
         "verdict": run_phrase(trajectory, problem.optimum),
         "tensorboard_dir": os.path.relpath(trajectory.tb_dir, run_dir),
-        "tags": TAGS,
+        "tags": PROBLEM_TAGS,
     }
 
 

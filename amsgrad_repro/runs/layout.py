@@ -2,14 +2,14 @@
 
 Every invocation gets a fresh directory ``<logdir>/<name>-<YYYYmmdd-HHMMSS>[-k]``, created with ``exist_ok=False``, so
 a re-run never writes into an earlier one. Inside, each optimizer (and seed) has torchbearer's TensorBoard layout
-``<Model>_<label>/epoch-0/`` with the tags in ``TAGS``; the same tags in every run make TensorBoard overlay all
+``<Model>_<label>/epoch-0/`` with the tags in ``PROBLEM_TAGS``; the same tags in every run make TensorBoard overlay all
 optimizers in one chart.
 """
 
 import os
 import time
 
-TAGS = {"x": "batch/x", "average_regret": "batch/average_regret"}
+PROBLEM_TAGS = {"x": "batch/x", "average_regret": "batch/average_regret"}
 
 
 def label(optimizer, seed, seeds):
