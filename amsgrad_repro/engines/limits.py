@@ -19,8 +19,9 @@ boundaries:
 A kernel that reads x (AdamW) has only the first certificate; one that reads t has neither.
 
 Stochastic family (``stochastic_limits``): after a burn-in, the drift E[−u_t] per step, from the displacement of x in
-B blocks of a run on the whole line, with a 99 % batch-means interval (Student t, B − 1 degrees of freedom) widened by
-the float32 rounding of the walk.
+B blocks of a run on the whole line, with a 99 % batch-means interval widened by the float32 rounding of the walk. The
+blocks' drifts are regressed on their shares of rare steps, whose mean p is known (a control variate): the estimate
+is the line at p, with Student t on B − 2 degrees of freedom.
 
 Predicted steps from +1 to x* = −1: 2/|push| for a constant α, 1/push² under α/√t (Σ_{t≤T} 1/√t ≈ 2√T).
 """
@@ -200,7 +201,7 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
                 batch.runs.x[r] = batch.domain[1] if push[r] > 0 else batch.domain[0]
         if not sent:
             _advance(batch, gap)
-            gap = max(gap, batch.t - start)  # attempts at t, then ~2t: the cost stays within twice the steps needed
+            gap = -(-max(gap, batch.t - start) // period) * period  # attempts at ~t, 2t, 4t ...: whole periods
     for r in np.flatnonzero(pending):
         if r in state_cycle:
             why = f"the orbit from the end of F did not repeat within {max_steps} steps"
@@ -272,16 +273,18 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
     burn_in, length = int(math.ceil(burn_in)), steps // blocks
     batch = fused.Batch(kernel, rows, [candidates.problem(r) for r in range(runs)], schedule, every=NEVER)
     _advance(batch, burn_in)
-    drift, bound = np.zeros((blocks, runs)), np.zeros((blocks, runs))
+    big, small = batch.problems.big.astype(np.float64), batch.problems.small.astype(np.float64)
+    drift, bound, rare = np.zeros((blocks, runs)), np.zeros((blocks, runs)), np.zeros((blocks, runs))
     for b in range(blocks):
+        coef = batch.runs.coef.copy()
         for _, m in fused.chunks(length, walk):
             path = batch.walk(m)
             drift[b] += path[:, -1]
             bound[b] += np.spacing(np.maximum(np.abs(path[:, :-1]), np.abs(path[:, 1:]))).sum(axis=1,
                                                                                             dtype=np.float64)
-    drift, bound = drift / length, bound.max(axis=0) / length
-    mean = drift.mean(axis=0)
-    half = scipy.stats.t.ppf(0.5 + CONFIDENCE / 2, blocks - 1) * drift.std(axis=0, ddof=1) / math.sqrt(blocks)
+        rare[b] = (batch.runs.coef - coef - length * small) / (big - small)  # Σ a_t = N·big + (L − N)·small
+    mean, half = _regression_estimate(drift / length, rare / length, candidates.p)
+    bound = bound.max(axis=0) / length
     low, high = mean - half - bound, mean + half + bound
     limits = []
     for r in range(runs):
@@ -297,3 +300,24 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
             continue
         limits.append(Limit(outcome, math.nan, math.nan, float(mean[r]), steps_to, certificate))
     return limits
+
+
+def _regression_estimate(drift, share, p):
+    """(mean, half-width), each (R,): the drift per step at the share p of rare steps, from B blocks' drifts and
+    shares of rare steps, (B, R) each, with its ``CONFIDENCE`` interval.
+
+    Most of a block's drift comes from how many rare gradients it drew; the regression of the drift on that share
+    (a control variate: its mean p is known) removes that part. The estimate is the fitted line at p, its interval
+    the line's prediction interval for the mean (Student t, B − 2 degrees of freedom).
+    """
+    blocks = len(drift)
+    centred = share - share.mean(axis=0)
+    spread = (centred**2).sum(axis=0)
+    slope = np.where(spread > 0, (centred * (drift - drift.mean(axis=0))).sum(axis=0) / np.maximum(spread, 1e-300),
+                     0.0)
+    offset = p - share.mean(axis=0)
+    mean = drift.mean(axis=0) + slope * offset
+    residual = drift - drift.mean(axis=0) - slope * centred
+    variance = (residual**2).sum(axis=0) / (blocks - 2)
+    error = np.sqrt(variance * (1.0 / blocks + np.where(spread > 0, offset**2 / np.maximum(spread, 1e-300), 0.0)))
+    return mean, scipy.stats.t.ppf(0.5 + CONFIDENCE / 2, blocks - 2) * error
