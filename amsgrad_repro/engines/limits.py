@@ -145,7 +145,7 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
     limits, pending = [None] * runs, np.ones(runs, bool)
     push, rounding = np.full(runs, np.nan), np.full(runs, np.nan)
     state_cycle = {}  # run -> (t0, k) of its optimizer state, for a run sent to an end of F
-    x_free = "x" not in kernel.also_reads
+    x_free, repeats = "x" not in kernel.also_reads, np.zeros(runs, bool)
     _advance(batch, -(-(start - 1) // period) * period)  # to the first boundary from which the map is stationary
     gap = cycles * period
     while pending.any() and batch.t < max_steps:
@@ -159,7 +159,7 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
             k_full[(k_full == 0) & state_same & same[-1]] = j
             if not (pending & ((k_state == 0) if sqrt else (k_full == 0))).any():
                 break
-        end = batch.snapshot()
+        end, repeats = batch.snapshot(), repeats | (k_state > 0)
         fresh = pending & (k_state > 0) & np.isnan(push) & x_free
         if fresh.any():
             batch.restore(saved)
@@ -205,7 +205,7 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
     for r in np.flatnonzero(pending):
         if r in state_cycle:
             why = f"the orbit from the end of F did not repeat within {max_steps} steps"
-        elif not np.isnan(push[r]):
+        elif repeats[r] and not x_free:
             why = f"it reads x: its state repeats, but x did not repeat within {max_steps} steps"
         else:
             why = f"its state did not repeat (cycles up to {cycles} periods) within {max_steps} steps"
