@@ -217,19 +217,27 @@ def _pushes(batch, period, k, runs):
     """(c, bound), each (R,) float64 per period: c = −Σ u_t over the k periods from here, divided by k, for
     ``runs``, and the bound on the float32 rounding that separates c from the displacement of x in F.
 
-    c is measured as a walk from x = 0 (``fused.Batch.walk``), whose rounding is at most an ulp of x per step; the
-    walk inside F rounds x_t − u_t, at most an ulp of 1 + |u_t| (a full ulp also covers the FMA kernels, which round
-    x_t − u_t once from an exact product). The batch is left k periods on."""
+    c is measured as a walk from x = 0 (``fused.Batch.walk``), whose rounding is at most half an ulp of x per step;
+    the walk inside F rounds x_t − u_t, at most half an ulp of 1 + |u_t|, plus an ulp of u_t for the FMA kernels
+    (they round x_t − u_t once from an exact product, where the walk from 0 rounded u_t). The batch is left k
+    periods on."""
     c, bound = np.zeros(len(k)), np.zeros(len(k))
     for j in range(int(k[runs].max())):
         path = batch.walk(period)
         wide = path.astype(np.float64)
-        measure = np.spacing(np.maximum(np.abs(path[:, :-1]), np.abs(path[:, 1:]))).sum(axis=1, dtype=np.float64)
-        inside = np.spacing((1.0 + np.abs(np.diff(wide, axis=1))).astype(np.float32)).sum(axis=1, dtype=np.float64)
+        measure = _half_ulps(path)
+        step = np.abs(np.diff(wide, axis=1)).astype(np.float32)
+        inside = (np.spacing(np.float32(1) + step) / 2 + np.spacing(step)).sum(axis=1, dtype=np.float64)
         use = runs & (k > j)
         c += np.where(use, wide[:, -1], 0.0)
         bound += np.where(use, measure + inside, 0.0)
     return c / np.maximum(k, 1), bound / np.maximum(k, 1)
+
+
+def _half_ulps(path):
+    """(R,) float64: Σ_t half an ulp of the larger of |x_t|, |x_{t+1}| along float32 paths (R, n + 1), a bound on
+    the rounding of x_{t+1} = x_t − u_t (the ulp at a power of two is the one above it)."""
+    return (np.spacing(np.maximum(np.abs(path[:, :-1]), np.abs(path[:, 1:]))) / 2).sum(axis=1, dtype=np.float64)
 
 
 def _cycle_means(batch, period, k, runs, big, small, mean_a):
@@ -280,8 +288,7 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
         for _, m in fused.chunks(length, walk):
             path = batch.walk(m)
             drift[b] += path[:, -1]
-            bound[b] += np.spacing(np.maximum(np.abs(path[:, :-1]), np.abs(path[:, 1:]))).sum(axis=1,
-                                                                                            dtype=np.float64)
+            bound[b] += _half_ulps(path)
         rare[b] = (batch.runs.coef - coef - length * small) / (big - small)  # Σ a_t = N·big + (L − N)·small
     mean, half = _regression_estimate(drift / length, rare / length, candidates.p)
     bound = bound.max(axis=0) / length
