@@ -185,6 +185,31 @@ class Batch:
         for array, saved in zip((*self.state, *self.runs), arrays):
             array[...] = saved
 
+    def bits(self):
+        """(S + 1, R) uint32: the bits of every state array the kernel declares, then of x: two states of a run are
+        the same state when these columns are equal (NaN included)."""
+        arrays = [getattr(self.state, name) for name in self.kernel.state] + [self.runs.x]
+        return np.stack(arrays).view(np.uint32)
+
+    def walk(self, n):
+        """Advances every run by n steps as ``step`` would, but from x = 0 on the whole line (no projection onto F)
+        and at α (the schedule's decay left out); returns x along the way, (R, n + 1) float32: x before each step and
+        after the last. x is then put back as it was; the state, t and the draws have moved on n steps.
+
+        The steps are those of α for every x when the kernel reads no x (``optim.registry.Kernel.also_reads``); near
+        x = 0 the rounding of x_t − u_t is small, so the differences of the path are −u_t to within an ulp of x_t.
+        """
+        x, sqrt, domain = self.runs.x.copy(), self.sqrt, self.domain
+        self.runs.x[:] = 0
+        self.sqrt, self.domain = False, (np.float32(-np.inf), np.float32(np.inf))
+        try:
+            parts = [self.step(m, every=1)[1] for _, m in chunks(n, max(1, TABLE_ENTRIES // max(1, len(x))))]
+            path = np.concatenate([*parts, self.runs.x[:, None]], axis=1)
+        finally:
+            self.sqrt, self.domain = sqrt, domain
+            self.runs.x[:] = x
+        return path
+
     def first_nan(self, snapshot, uniforms):
         """The first t of the chunk that started at ``snapshot`` at which run 0's x_t is NaN, found by replaying the
         chunk with every step logged (the chunk's end state is kept)."""

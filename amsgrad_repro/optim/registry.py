@@ -60,6 +60,9 @@ class Kernel:
             None: that correction is 1.
         step_limit: the step at which the class's step counter stops growing (``TORCH_STEP_LIMIT`` for a float32
             counter); the corrections are taken at min(t, step_limit).
+        also_reads: what the update reads besides the gradient, its state, lr and its bias corrections: "x" (the
+            parameter itself: decoupled weight decay), "t" (the step, other than through the corrections). A kernel
+            with neither is a map of its state alone once the corrections have settled (``engines.limits``).
     """
 
     name: str
@@ -68,6 +71,7 @@ class Kernel:
     assumes: dict = field(default_factory=dict, hash=False)
     bias: tuple = (None, None)
     step_limit: float = math.inf
+    also_reads: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,7 @@ SPECS = [
         _builder("paper", "AdamNC", betas=False, renamed=[("beta1", "beta1")]),
         "optim.paper.AdamNC: Algorithm 3 (Section 5), beta2_t = 1 - 1/t, no bias correction, no eps",
         ("lr", "beta1"),
-        Kernel("adamnc", ("lr", "beta1"), PAPER_STATE),
+        Kernel("adamnc", ("lr", "beta1"), PAPER_STATE, also_reads=("t",)),
     ),
     OptimizerSpec(
         "adamx",
@@ -219,7 +223,7 @@ SPECS = [
         "optim.paper.AdamX (Tran & Phong 2019): AMSGrad with v_hat rescaled by (1-b1_t)^2/(1-b1_{t-1})^2; "
         "beta1_t = beta1*lambda^(t-1), lambda = --opt-args beta1_decay (default 1: equals amsgrad-paper)",
         LR_BETAS,
-        Kernel("adamx", ("lr", "betas", "beta1_decay"), PAPER_STATE),
+        Kernel("adamx", ("lr", "betas", "beta1_decay"), PAPER_STATE, also_reads=("t",)),
     ),
     # torch.optim's other Adam relatives, with their own defaults apart from lr and betas.
     OptimizerSpec("adamax", _torch_betas("Adamax"), "torch.optim.Adamax", LR_BETAS,
@@ -227,12 +231,12 @@ SPECS = [
                          step_limit=TORCH_STEP_LIMIT)),
     OptimizerSpec("nadam", _torch_betas("NAdam"), "torch.optim.NAdam (momentum_decay 4e-3)", LR_BETAS,
                   Kernel("nadam", (*ADAM_READS, "momentum_decay"), {**MOMENTS, "mu_product": 1.0}, NO_DECOUPLED,
-                         bias=(None, "beta2"), step_limit=TORCH_STEP_LIMIT)),
+                         bias=(None, "beta2"), step_limit=TORCH_STEP_LIMIT, also_reads=("t",))),
     OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS,
-                  Kernel("radam", ADAM_READS, MOMENTS, NO_DECOUPLED, **TORCH_BIAS)),
+                  Kernel("radam", ADAM_READS, MOMENTS, NO_DECOUPLED, **TORCH_BIAS, also_reads=("t",))),
     OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS,
                   Kernel("adamw", (*ADAM_READS, "weight_decay"), MOMENTS,
-                         {"amsgrad": False, "decoupled_weight_decay": True}, **TORCH_BIAS)),
+                         {"amsgrad": False, "decoupled_weight_decay": True}, **TORCH_BIAS, also_reads=("x",))),
     # pytorch-optimizer's fixes for Adam, with their own defaults apart from lr and betas.
     OptimizerSpec("yogi", _pytorch_optimizer("Yogi"), "pytorch_optimizer.Yogi", LR_BETAS,
                   Kernel("yogi", (*ADAM_READS, "initial_accumulator"),
@@ -244,7 +248,7 @@ SPECS = [
         "pytorch_optimizer.AdaBound (final_lr 0.1, gamma 1e-3)",
         LR_BETAS,
         Kernel("adabound", (*ADAM_READS, "final_lr", "gamma"), MOMENTS, {"ams_bound": False, "adam_debias": False},
-               bias=BETAS),
+               bias=BETAS, also_reads=("t",)),
     ),
     OptimizerSpec(
         "amsbound",
@@ -252,7 +256,7 @@ SPECS = [
         "pytorch_optimizer.AdaBound(ams_bound=True): AMSBound",
         LR_BETAS,
         Kernel("amsbound", (*ADAM_READS, "final_lr", "gamma"), {**MOMENTS, "max_exp_avg_sq": 0.0},
-               {"ams_bound": True, "adam_debias": False}, bias=BETAS),
+               {"ams_bound": True, "adam_debias": False}, bias=BETAS, also_reads=("t",)),
     ),
     OptimizerSpec("adabelief", _pytorch_optimizer("AdaBelief"), "pytorch_optimizer.AdaBelief", LR_BETAS,
                   Kernel("adabelief", ADAM_READS, {"exp_avg": 0.0, "exp_avg_var": 0.0},
@@ -263,7 +267,7 @@ SPECS = [
         _pytorch_optimizer("ADOPT"),
         "pytorch_optimizer.ADOPT: no update at t=1; betas replace its default (0.9, 0.9999)",
         LR_BETAS,
-        Kernel("adopt", ADAM_READS, MOMENTS, {"cautious": False, "stable_adamw": False}),
+        Kernel("adopt", ADAM_READS, MOMENTS, {"cautious": False, "stable_adamw": False}, also_reads=("t",)),
     ),
     OptimizerSpec(
         "adashift",

@@ -102,3 +102,28 @@ def break_record(tail):
 def break_phrase(tail):
     """How a breaking tail x fails: ``stuck at the worst point`` or ``ends in the wrong half``."""
     return "stuck at the worst point" if stuck(tail) else "ends in the wrong half"
+
+
+# T = ∞ (``engines.limits``): where x_t ends as t → ∞, with x* = −1, and how sure that is.
+LIMIT_OUTCOMES = ("stuck", "breaks", "converges", "misses", "undecided")
+"""``stuck``: the limit tail x is at the worst point (``stuck``); ``breaks``: in the wrong half (``breaks``), or on
+the stochastic family x drifts up without bound on the whole line, so it piles up at the worst point; ``converges``:
+within ``TOLERANCE`` of x*, or drifting down; ``misses``: a limit elsewhere (a wide cycle of a large step size);
+``undecided``: no certificate (the record's reason says why)."""
+
+
+def limit_outcome(tail):
+    """The T = ∞ outcome of a limit tail x (x* = −1)."""
+    if stuck(tail):
+        return "stuck"
+    if breaks(tail):
+        return "breaks"
+    return "converges" if near(tail, -1.0) else "misses"
+
+
+def limit_phrase(outcome, steps):
+    """A T = ∞ outcome as text, with the predicted steps from the worst point to x* when they are finite."""
+    if outcome == "converges" and np.isfinite(steps):
+        return f"converges (from +1 to x* in ~{steps:.3g} steps)"
+    return {"stuck": "stuck at the worst point for ever", "breaks": "ends in the wrong half for ever",
+            "misses": "misses x* for ever", "converges": "converges", "undecided": "undecided"}[outcome]
