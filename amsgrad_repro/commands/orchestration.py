@@ -154,7 +154,7 @@ def engines_line(plans):
     return "engines: " + ", ".join(f"{p.spec.name} {p.engine}" for p in plans)
 
 
-def finish(run_dir, logdir, files, failures=()):
+def finish(run_dir, logdir, files, failures=(), tensorboard=True):
     """The end of every command: the closing line and the exit status: 128 + the signal's number after Ctrl-C (130)
     or SIGTERM (143), 1 when a run failed, else 0."""
     written = ", ".join(files)
@@ -168,5 +168,5 @@ def finish(run_dir, logdir, files, failures=()):
         print(f"{len(failures)} run(s) failed ({failed}); the other runs' results, {written}, are in {run_dir}",
               file=sys.stderr)
         return 1
-    print(f"wrote {written} in {run_dir}; view with: tensorboard --logdir {logdir}")
+    print(f"wrote {written} in {run_dir}" + (f"; view with: tensorboard --logdir {logdir}" if tensorboard else ""))
     return 0

@@ -3,6 +3,8 @@
 No parser imports torch, so building the CLI (``--help``, a bad flag) stays fast.
 """
 
+import math
+
 from ..optim import registry
 from ..reports.literals import literal
 
@@ -22,6 +24,13 @@ def _checked(text, convert, valid, expected):
 
 def positive_int(text):
     return _checked(text, int, lambda v: v > 0, "a positive integer")
+
+
+def steps_or_inf(text):
+    """A positive number of steps, or ``inf`` for T = ∞ (``math.inf``)."""
+    if text.strip().lower() == "inf":
+        return math.inf
+    return _checked(text, int, lambda v: v > 0, "a positive integer or inf")
 
 
 def non_negative_int(text):

@@ -1,6 +1,7 @@
 """``python -m amsgrad_repro PROBLEM`` (online, theorem1, stochastic, theorem3): every optimizer (and seed) on one
 problem, with TensorBoard runs, ``summary.json``, ``figure.png`` and a table on stdout."""
 
+import math
 import os
 
 from ..cluster.executor import connect
@@ -9,11 +10,15 @@ from ..reports.board import describe_trajectories
 from ..reports.figure1 import figure1
 from ..reports.summary import problem_record, trajectory_record, write_summary
 from ..reports.table import format_compiles, format_table
+from . import at_infinity
 from .orchestration import choose_engines, engines_line, finish, make_run_dir, problem_for, train_all
 
 
 def main(command, settings):
-    """Runs every optimizer (and seed) on the ``command`` problem; returns the exit status."""
+    """Runs every optimizer (and seed) on the ``command`` problem; returns the exit status. With ``--steps inf``,
+    prints and writes their T = ∞ verdicts instead (``at_infinity``)."""
+    if math.isinf(settings.steps):
+        return at_infinity.main(command, settings)
     plans = choose_engines(settings.optimizers, settings.hyper(), settings.engine)
     overrides = settings.problem_overrides()
     reference = problem_for(command, settings.seed, settings.seeds, overrides)

@@ -16,7 +16,7 @@ from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
     beta, beta_list, beta_pair, choice, confirm_factor, kernel_optimizer, non_negative_int, opt_args, optimizer_list,
-    optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address, yes_no,
+    optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address, steps_or_inf, yes_no,
 )
 
 
@@ -26,7 +26,10 @@ def setting(default, parse, help, flags=None, none="preset"):
     return field(default=default, metadata={"parse": parse, "help": help, "flags": flags, "none": none})
 
 
-def steps(default):
+def steps(default, infinite=False):
+    if infinite:
+        return setting(default, steps_or_inf, "number of steps T of every run (t = 1..T), or inf: the T = ∞ verdict "
+                       "of each optimizer with its certificate, from the fused kernels, without running T steps")
     return setting(default, positive_int, "number of steps T of every run (t = 1..T)")
 
 
@@ -62,7 +65,7 @@ class Common:
 class RunSettings(Common):
     """``python -m amsgrad_repro PROBLEM``: every optimizer (and seed) on one problem."""
 
-    steps: int = steps(6_000_000)
+    steps: int = steps(6_000_000, infinite=True)
     lr: float = setting(1e-3, positive_float, "learning rate alpha")
     betas: tuple = setting((0.9, 0.99), beta_pair, "beta1,beta2, each in [0, 1), for the optimizers that read them")
     schedule: str = schedule()

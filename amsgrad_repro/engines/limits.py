@@ -57,7 +57,8 @@ class Limit:
     reason: str = ""  # why it is undecided
 
 
-def _undecided(reason, push=math.nan):
+def undecided(reason, push=math.nan):
+    """A ``Limit`` without a certificate, and why."""
     return Limit("undecided", math.nan, math.nan, push, math.nan, {}, reason)
 
 
@@ -122,7 +123,7 @@ def online_limits(spec, rows, candidates, schedule="constant", max_steps=MAX_STE
     rows = _rows(spec, rows, len(candidates))
     _check(candidates, families.ONLINE)
     if "t" in spec.kernel.also_reads:
-        return [_undecided(f"the {spec.kernel.name} kernel reads t: its update map never repeats")] * len(candidates)
+        return [undecided(f"the {spec.kernel.name} kernel reads t: its update map never repeats")] * len(candidates)
     limits = [None] * len(candidates)
     for period in np.unique(candidates.period):
         group = np.flatnonzero(candidates.period == period)
@@ -138,7 +139,7 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
     runs, period, sqrt = len(candidates), int(candidates.period[0]), schedule == "sqrt"
     start = max(settled_from(kernel, row) for row in rows)
     if not math.isfinite(start):
-        return [_undecided("its bias corrections never settle")] * runs
+        return [undecided("its bias corrections never settle")] * runs
     batch = fused.Batch(kernel, rows, [candidates.problem(r) for r in range(runs)], schedule, every=NEVER)
     big, small = batch.problems.big.astype(np.float64), batch.problems.small.astype(np.float64)
     mean_a = (big + (period - 1) * small) / period
@@ -183,7 +184,7 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
             if r in state_cycle:
                 continue
             if abs(push[r]) <= rounding[r]:
-                limits[r] = _undecided(f"|c/P| = {abs(push[r]):.3g} is within the float32 rounding of the walk, "
+                limits[r] = undecided(f"|c/P| = {abs(push[r]):.3g} is within the float32 rounding of the walk, "
                                        f"{rounding[r]:.3g} per step", push[r])
                 pending[r] = False
                 continue
@@ -209,7 +210,7 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
             why = f"it reads x: its state repeats, but x did not repeat within {max_steps} steps"
         else:
             why = f"its state did not repeat (cycles up to {cycles} periods) within {max_steps} steps"
-        limits[r] = _undecided(why, push[r])
+        limits[r] = undecided(why, push[r])
     return limits
 
 
@@ -273,7 +274,7 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
     _check(candidates, families.STOCHASTIC)
     kernel, runs = spec.kernel, len(candidates)
     if kernel.also_reads:
-        return [_undecided(f"the {kernel.name} kernel reads {' and '.join(kernel.also_reads)}: x is not a walk of "
+        return [undecided(f"the {kernel.name} kernel reads {' and '.join(kernel.also_reads)}: x is not a walk of "
                            f"its own")] * runs
     if burn_in is None:
         betas = [row[key] for row in rows for key in ("beta1", "beta2", "alpha", "momentum") if key in row]

@@ -1,0 +1,55 @@
+"""The problem commands at T = ∞ (``--steps inf``): each optimizer's limit with its certificate, no T steps run."""
+
+import json
+import os
+
+from amsgrad_repro.commands.settings import RunSettings, command_line
+from conftest import only_run_dir, run_main
+
+
+def summary_of(tmp_path):
+    with open(os.path.join(only_run_dir(tmp_path), "summary.json")) as f:
+        return json.load(f)
+
+
+def test_the_paper_problem_at_infinity_adam_stuck_on_an_orbit_amsgrad_converges(capsys, tmp_path):
+    status, out, err = run_main(capsys, "online", "--steps", "inf", "--optimizers", "adam,amsgrad,adashift",
+                                "--logdir", str(tmp_path))
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[1].startswith("adam (lr=0.001, betas=0.9,0.99): stuck at the worst point for ever: limit tail x "
+                               "+0.9970")
+    assert "[periodic-orbit: the whole float32 state at t = " in lines[1]
+    assert lines[2].startswith("amsgrad (lr=0.001, betas=0.9,0.99): converges (from +1 to x* in ~")
+    assert lines[3] == ("adashift (lr=0.001, betas=0.9,0.99): undecided: adashift has no fused kernel for these "
+                        "options, and T = ∞ verdicts come from the fused kernels")
+    assert "tensorboard" not in lines[-1]  # no TensorBoard run at T = ∞
+    summary = summary_of(tmp_path)
+    assert summary["files"] == ["summary.json"] and summary["settings"]["steps"] == float("inf")
+    adam, amsgrad, adashift = (run["limit"] for run in summary["runs"])
+    assert adam["outcome"] == "stuck" and adam["certificate"]["kind"] == "periodic-orbit" and adam["steps"] == "inf"
+    assert abs(adam["average_regret"] - 0.228) < 1e-3  # above 20/101: x dips after each big gradient
+    assert amsgrad["outcome"] == "converges" and amsgrad["push"] < 0 and amsgrad["tail_x"] < -0.99
+    assert adashift["outcome"] == "undecided" and adashift["certificate"] == {}
+
+
+def test_the_stochastic_problem_at_infinity_gives_drift_intervals(capsys, tmp_path):
+    status, out, err = run_main(capsys, "stochastic", "--steps", "inf", "--logdir", str(tmp_path))
+    assert status == 0, err
+    adam, amsgrad = (run["limit"] for run in summary_of(tmp_path)["runs"])
+    assert adam["outcome"] == "breaks" and adam["certificate"]["interval"][0] > 0
+    assert amsgrad["outcome"] == "converges" and amsgrad["certificate"]["interval"][1] < 0
+    assert adam["certificate"]["kind"] == amsgrad["certificate"]["kind"] == "drift-interval"
+    assert "drift +" in out and "(99 % interval " in out
+
+
+def test_inf_round_trips_through_a_generated_command_line():
+    line = command_line("online", RunSettings(steps=float("inf")))
+    assert line == "python -m amsgrad_repro online --steps inf"
+
+
+def test_steps_that_are_neither_a_count_nor_inf_and_compare_at_inf_are_refused(capsys):
+    status, _, err = run_main(capsys, "online", "--steps", "infinity")
+    assert status == 2 and "argument --steps: expected a positive integer or inf, got 'infinity'" in err
+    status, _, err = run_main(capsys, "compare", "--steps", "inf")
+    assert status == 2 and "argument --steps" in err
