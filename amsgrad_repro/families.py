@@ -170,6 +170,8 @@ class StochasticFamily(Family):
         With N rare gradients among the T draws the sample mean is (C·N − (T − N))/T ≥ δ when
         C ≥ ((1 + δ)·T − N)/N.
         """
+        if not np.isfinite(steps):  # T = ∞: the drift is judged at p itself
+            return super().least_mean(rarity, margin, steps, seed)
         p = 1.0 / np.asarray(rarity, np.float64)
         count = np.searchsorted(_sorted_draws(seed, steps), p)  # N = #{t ≤ T : u_t < p}
         least_C = ((1.0 + margin) * steps - count) / np.maximum(count, 1)

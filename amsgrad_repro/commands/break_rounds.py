@@ -1,6 +1,8 @@
 """The rounds of a ``break`` search: each round's candidates evaluated as one batch in this process, or as tiles on
 Ray, with a progress bar in run-steps; a signal ends the search between chunks and keeps the finished rounds."""
 
+import math
+import sys
 import time
 
 import numpy as np
@@ -8,7 +10,6 @@ import numpy as np
 from ..cluster.executor import tiles
 from ..engines.progress import Bar
 from ..runs.interrupt import STOP, RunInterrupted
-from ..runs.outcome import Outcome
 
 
 def run_rounds(search, candidates, evaluate, spec, settings, executor):
@@ -16,7 +17,7 @@ def run_rounds(search, candidates, evaluate, spec, settings, executor):
     SIGTERM) stops it; returns one record per finished round."""
     rounds = []
     try:
-        while candidates is not None:
+        while candidates is not None and not STOP.requested:
             label = f"round {len(rounds) + 1}/{search.budget.rounds + 1}: {len(candidates):,} candidates"
             start, cpu = time.perf_counter(), time.process_time()
             outcome = evaluate_round(executor, evaluate, spec, settings, candidates, label)
@@ -25,7 +26,7 @@ def run_rounds(search, candidates, evaluate, spec, settings, executor):
             # machine
             rounds.append({"round": len(rounds), "candidates": len(candidates),
                            "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
-                           "worst_tail_x": float(np.max(outcome.tail_x))})
+                           "worst_badness": float(np.max(outcome.badness))})
             candidates = search.propose()
     except RunInterrupted:  # the unfinished round is dropped; finished rounds are kept
         pass
@@ -40,6 +41,9 @@ def evaluate_round(executor, evaluate, spec, settings, candidates, label):
     Raises:
         RunInterrupted: a signal stopped the round.
     """
+    if executor.address is None and math.isinf(settings.steps):  # T = ∞: a round has no steps to count
+        print(f"{label} ...", file=sys.stderr, flush=True)
+        return evaluate(spec, settings.hyper(), candidates, settings.steps, settings.schedule)
     if executor.address is None:
         progress = RoundProgress(label, settings.steps * len(candidates))
         outcome = evaluate(spec, settings.hyper(), candidates, settings.steps, settings.schedule, progress=progress)
@@ -55,7 +59,7 @@ def evaluate_round(executor, evaluate, spec, settings, candidates, label):
         outcomes[index] = outcome
     if any(outcome is None for outcome in outcomes) or STOP.requested:
         raise RunInterrupted(None)
-    return Outcome.concatenate(outcomes)
+    return type(outcomes[0]).concatenate(outcomes)
 
 
 class RoundProgress:

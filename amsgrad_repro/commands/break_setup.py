@@ -16,8 +16,9 @@ def check_settings(settings, space):
         drawn = " on its draws" if space.family.random else ""
         raise UsageError(f"argument --margin: no {space.family.name} candidate with C/(P-1) <= {RATIO_MAX:g} has a "
                          f"mean coefficient >= {settings.margin:g}*s{drawn}")
-    if not settings.scale * settings.steps < FLOAT32_MAX:  # C <= RATIO_MAX * T / MIN_PERIODS = T
-        raise UsageError(f"argument --scale: s*C reaches {settings.scale * settings.steps:g}, beyond float32")
+    largest = settings.scale * RATIO_MAX * (space.rarity[1] - 1.0)  # s·C at the largest P (or 1/p)
+    if not largest < FLOAT32_MAX:
+        raise UsageError(f"argument --scale: s*C reaches {largest:g}, beyond float32")
 
 
 def engine_for(settings):

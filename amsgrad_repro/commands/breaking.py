@@ -12,6 +12,7 @@ Outputs, in a fresh ``<logdir>/break-<optimizer>-<family>-<stamp>/``: ``break.cs
 TensorBoard runs, summary and Figure 1; its table goes to ``replay.txt``).
 """
 
+import math
 import os
 from dataclasses import asdict
 
@@ -23,6 +24,7 @@ from ..reports.failure_map import failure_map
 from ..reports.summary import write_summary
 from ..runs.interrupt import STOP, RunInterrupted
 from ..runs.verdict import break_record, breaks, stuck
+from . import break_at_infinity
 from .break_rounds import RoundProgress, run_rounds
 from .break_setup import check_batchable, check_settings, engine_for
 from .candidate_table import CandidateTable
@@ -36,7 +38,10 @@ CONFIRM_AUTO = {"fused": 10, "batched": 0}  # --confirm auto: 10 T costs a secon
 
 
 def main(command, settings):
-    """Runs the search, writes its outputs, re-runs the worst candidate; returns the exit status."""
+    """Runs the search, writes its outputs, re-runs the worst candidate; returns the exit status. At
+    ``--steps inf`` the search judges its candidates at T = ∞ (``break_at_infinity``)."""
+    if math.isinf(settings.steps):
+        return break_at_infinity.main(command, settings)
     space = Space(settings.family, settings.steps, settings.margin, settings.scale, settings.seed)
     check_settings(settings, space)
     spec, engine, evaluate = engine_for(settings)

@@ -33,6 +33,10 @@ def steps_or_inf(text):
     return _checked(text, int, lambda v: v > 0, "a positive integer or inf")
 
 
+def at_least_two(text):
+    return _checked(text, int, lambda v: v >= 2, "an integer >= 2")
+
+
 def non_negative_int(text):
     return _checked(text, int, lambda v: v >= 0, "an integer >= 0")
 

@@ -28,8 +28,9 @@ def replay_worst(spec, settings, worst, run_dir):
     """Re-runs the candidate ``worst`` with the problem command inside ``run_dir``; its stdout goes to replay.txt.
 
     Returns:
-        {dir, tail_x, seconds, status, error}: ``tail_x`` None and ``error`` the run's error when the replay's run
-        failed (the search's outputs stand); a signal during the replay shows in ``STOP`` and in its status.
+        {dir, tail_x, seconds, status, error}, and ``limit`` for a replay at T = ∞: ``tail_x`` None and ``error``
+        the run's error when the replay's run failed (the search's outputs stand); a signal during the replay shows
+        in ``STOP`` and in its status.
     """
     from . import problem
 
@@ -43,7 +44,10 @@ def replay_worst(spec, settings, worst, run_dir):
     record = {"dir": replay_dir, "tail_x": None, "seconds": time.perf_counter() - start, "status": status,
               "error": None}
     where = os.path.join(run_dir, replay_dir)
-    if summary["runs"]:
+    if summary["runs"] and "limit" in summary["runs"][0]:  # at T = ∞
+        record["limit"] = summary["runs"][0]["limit"]
+        print(f"replay at T = ∞: {record['limit']['outcome']} in {where}")
+    elif summary["runs"]:
         record["tail_x"] = summary["runs"][0]["tail_mean_x"]
         print(f"replay: tail x = {record['tail_x']:+.4f} in {where}")
     elif summary["failed"]:

@@ -37,23 +37,25 @@ class Budget:
     rounds: int = 2
     per_round: int = 1024
     top: int = 16
+    rarity_levels: int = 0  # > 0: refinement rounds snap u to this many levels, so that their P repeat (T = ∞)
 
 
 class Space:
     """The candidates of one family at one horizon and margin, in coordinates (u, w) ∈ [0, 1]²: u spaces log P (or
-    log 1/p) evenly from 2 to T/100, w spaces log μ evenly between its bounds at that P.
+    log 1/p) evenly from 2 to T/100 (to ``rarity_max`` at T = ∞), w spaces log μ evenly between its bounds at that P.
 
     Args:
         family: a ``families.Family`` or its name.
-        steps: T.
+        steps: T (inf: T = ∞, where the stochastic margin is the margin itself, with no T draws to meet it on).
         margin: δ, the least mean coefficient, in units of s.
         scale: s.
         seed: the stochastic family's draws (``experiment.Stochastic(seed)``).
+        rarity_max: the largest P (or 1/p) at T = ∞.
     """
 
-    def __init__(self, family, steps, margin, scale, seed):
+    def __init__(self, family, steps, margin, scale, seed, rarity_max=None):
         self.family, self.steps, self.margin, self.scale, self.seed = families.get(family), steps, margin, scale, seed
-        self.rarity = (2.0, steps / MIN_PERIODS)
+        self.rarity = (2.0, float(rarity_max) if rarity_max else steps / MIN_PERIODS)
 
     def _mean_bounds(self, rarity):
         """(lowest, highest) μ/s at rarity ρ = P (or 1/p); lowest > highest where the margin cannot be met."""
@@ -110,6 +112,8 @@ class Search:
             draws = (len(worst), max(1, self.budget.per_round // self.budget.top))
             half = 2.0 ** (1 - r)
             u = (all_u[worst, None] + half / (self.budget.rarity - 1) * rng.uniform(-1, 1, draws)).ravel()
+            if self.budget.rarity_levels:
+                u = np.rint(u * (self.budget.rarity_levels - 1)) / (self.budget.rarity_levels - 1)
             w = (all_w[worst, None] + half / (self.budget.mean - 1) * rng.uniform(-1, 1, draws)).ravel()
             inside = (u >= 0) & (u <= 1) & (w >= 0) & (w <= 1)
             u, w = u[inside], w[inside]
@@ -121,7 +125,7 @@ class Search:
     def _worst_cells(self, u, w):
         """Indices of the ``top`` worst candidates so far (``worst_first``), at most one per cell of the coarse grid,
         so that the refinement spreads over every region that fails rather than polishing one point."""
-        tails = np.concatenate([outcome.tail_x for _, outcome, *_ in self.rounds])
+        tails = np.concatenate([outcome.badness for _, outcome, *_ in self.rounds])
         means = np.concatenate([self.space.coordinates(candidates)[1] for candidates, *_ in self.rounds])
         cells = np.rint(u * (self.budget.rarity - 1)) * self.budget.mean + np.rint(w * (self.budget.mean - 1))
         order = worst_first(tails, means)
@@ -145,8 +149,8 @@ class Search:
 
 
 def worst_first(tail_x, mean):
-    """Candidate indices from the highest tail x down; among equal tails (many stick at exactly +1) the larger mean
-    coefficient first, the counterexample whose optimum is the clearest."""
+    """Candidate indices from the highest tail x (or other badness) down; among equal ones (many stick at exactly
+    +1) the larger mean coefficient first, the counterexample whose optimum is the clearest."""
     return np.lexsort((-mean, -tail_x))
 
 

@@ -16,7 +16,7 @@ from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
     beta, beta_list, beta_pair, choice, confirm_factor, kernel_optimizer, non_negative_int, opt_args, optimizer_list,
-    optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address, steps_or_inf, yes_no,
+    at_least_two, optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address, steps_or_inf, yes_no,
 )
 
 
@@ -134,7 +134,10 @@ class BreakSettings(Common):
     opt_args: tuple = setting((), opt_args, "extra optimizer keyword arguments, e.g. eps=1e-6")
     family: str = setting("online", choice(*FAMILIES),
                           "online: s*C*x when t mod P = 1, else -s*x; stochastic: s*C*x with probability p, else -s*x")
-    steps: int = steps(1_000_000)
+    steps: int = setting(1_000_000, steps_or_inf, "number of steps T of every candidate, or inf: judge every candidate "
+                         "at T = ∞ with a certificate (fused kernels; P or 1/p up to --max-period, independent of T)")
+    max_period: int = setting(1_000_000, at_least_two, "at --steps inf: the largest P (or 1/p) searched; at a finite "
+                              "T the search takes P up to T/100")
     margin: float = setting(0.01, positive_float, "least mean coefficient of a candidate, in units of s: keeps x* = -1 "
                             "strict, so that slow is not mistaken for broken")
     scale: float = setting(1.0, positive_float, "s, fixed during the search: adaptive methods are nearly scale-free")

@@ -33,6 +33,7 @@ import numpy as np
 import scipy.stats
 
 from .. import families
+from ..runs.outcome import LimitOutcome
 from ..runs.verdict import limit_outcome
 from . import fused
 
@@ -329,3 +330,16 @@ def _regression_estimate(drift, share, p):
     variance = (residual**2).sum(axis=0) / (blocks - 2)
     error = np.sqrt(variance * (1.0 / blocks + np.where(spread > 0, offset**2 / np.maximum(spread, 1e-300), 0.0)))
     return mean, scipy.stats.t.ppf(0.5 + CONFIDENCE / 2, blocks - 2) * error
+
+
+SEARCH_DRIFT_STEPS = 1 << 20  # stochastic: the steps of a search's drift estimate (a replay takes the default 2^24)
+
+
+def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None):
+    """The T = ∞ counterpart of ``fused.evaluate`` for the break search: a ``runs.outcome.LimitOutcome`` of
+    ``candidates`` (``online_limits`` or, with ``SEARCH_DRIFT_STEPS``, ``stochastic_limits``). ``steps`` and
+    ``progress`` are taken for the engines' common signature; there is no T."""
+    row = fused.hyperparameters(spec, hyper)
+    if candidates.family.random:
+        return LimitOutcome(stochastic_limits(spec, row, candidates, schedule, steps=SEARCH_DRIFT_STEPS))
+    return LimitOutcome(online_limits(spec, row, candidates, schedule))

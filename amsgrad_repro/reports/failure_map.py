@@ -10,7 +10,8 @@ from .png import save_png
 from .pyplot import plt
 
 
-def failure_map(path, family, rarity, mean, tail_x, worst, worst_text, margin, title):
+def failure_map(path, family, rarity, mean, tail_x, worst, worst_text, margin, title,
+                colour_label="tail x (mean $x_t$ over the last 10 %); $x^* = -1$, breaks at $\\geq 0$"):
     """Draws every candidate as a dot coloured by its tail x, the worst as a star, and the margin as a line.
 
     Args:
@@ -23,6 +24,7 @@ def failure_map(path, family, rarity, mean, tail_x, worst, worst_text, margin, t
         worst_text: how the legend names it (``online P=125, C=125.6``).
         margin: δ, the least μ/s searched.
         title: the figure's title.
+        colour_label: what ``tail_x`` holds, for the colour bar.
     """
     fig, ax = plt.subplots(figsize=(7.5, 5.5), layout="constrained")
     across = np.asarray(family.axis(rarity), np.float64)
@@ -39,5 +41,5 @@ def failure_map(path, family, rarity, mean, tail_x, worst, worst_text, margin, t
     ax.set_title(title, fontsize=10)
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     bar = fig.colorbar(dots, ax=ax)
-    bar.set_label("tail x (mean $x_t$ over the last 10 %); $x^* = -1$, breaks at $\\geq 0$")
+    bar.set_label(colour_label)
     save_png(fig, path, dpi=120)

@@ -112,6 +112,10 @@ within ``TOLERANCE`` of x*, or drifting down; ``misses``: a limit elsewhere (a w
 ``undecided``: no certificate (the record's reason says why)."""
 
 
+LIMIT_SEVERITY = {"converges": 0, "undecided": 1, "misses": 2, "breaks": 3, "stuck": 4}
+"""How badly each T = ∞ outcome fails, for ranking candidates: no certificate lies between converging and missing."""
+
+
 def limit_outcome(tail):
     """The T = ∞ outcome of a limit tail x (x* = −1)."""
     if stuck(tail):

@@ -1,0 +1,95 @@
+"""``python -m amsgrad_repro break --steps inf``: the break search judged at T = ∞ (``engines.limits``).
+
+Every candidate gets its T = ∞ verdict with a certificate instead of a tail x at a finite T, so a slow, convergent
+optimizer is told from a stuck one. The search space no longer depends on T: P (or 1/p) runs from 2 to
+``--max-period``, and the refinement rounds keep to a grid of periods, so that candidates with one P share one batch.
+Candidates are ranked by the outcome (stuck, breaks, misses, undecided, converges), then by the push per step.
+
+Outputs, in a fresh ``<logdir>/break-<optimizer>-<family>-inf-<stamp>/``: ``break.csv`` (``limit_table``),
+``summary.json`` (the counts per outcome, the worst candidates with their limits and the worst's replay command),
+``failure_map.png`` (each candidate coloured by its limit tail x, or by the sign of its drift), and the worst
+candidate's replay by the problem command at ``--steps inf`` (``replay.txt``).
+"""
+
+import math
+import os
+from dataclasses import asdict
+
+import numpy as np
+
+from ..cluster.executor import connect
+from ..errors import UsageError
+from ..reports.break_lines import describe, where
+from ..reports.failure_map import failure_map
+from ..reports.limit_text import limit_line
+from ..reports.summary import write_summary
+from ..runs.verdict import BREAKS_AT, LIMIT_SEVERITY
+from .break_rounds import run_rounds
+from .break_setup import check_settings, engine_for
+from .limit_table import LimitTable
+from .orchestration import finish, make_run_dir
+from .replay import replay_line, replay_worst
+from .search import RATIO_MAX, Budget, Search, Space
+
+SHOWN = 5  # the worst candidates printed
+BUDGET = Budget(rarity_levels=4 * (Budget().rarity - 1) + 1)  # refinement on a 4x finer grid of periods
+
+
+def main(command, settings):
+    """Runs the T = ∞ search, writes its outputs, replays the worst candidate; returns the exit status."""
+    from ..engines import limits
+
+    if settings.confirm != "auto":
+        raise UsageError("argument --confirm: a T = ∞ verdict is not a snapshot to confirm at a longer T; "
+                         "leave --confirm out with --steps inf")
+    space = Space(settings.family, math.inf, settings.margin, settings.scale, settings.seed, settings.max_period)
+    check_settings(settings, space)
+    spec, engine, _ = engine_for(settings)
+    if engine != "fused":
+        raise UsageError(f"argument --steps: inf needs a fused kernel for the optimizer's options, and {spec.name} "
+                         f"has none; search it at a finite T (--steps T) on the batched torch engine")
+    search = Search(space, BUDGET, settings.seed)
+    coarse = search.propose()
+    run_dir = make_run_dir(settings.logdir, f"break-{spec.name.replace(':', '.')}-{space.family.name}-inf")
+    print(f"run directory: {run_dir} (T = ∞ verdicts from the fused kernels)")
+    rounds = run_rounds(search, coarse, limits.evaluate, spec, settings, connect(settings.ray))
+    if not rounds:
+        write_summary(run_dir, command, settings, ["summary.json"], engine=engine, candidates=0)
+        return finish(run_dir, settings.logdir, ["summary.json"], tensorboard=False)
+    table = LimitTable(search.rounds)
+    table.write_csv(os.path.join(run_dir, "break.csv"))
+    worst = table.record(table.order[0])
+    worst["replay"] = replay_line(spec, settings, worst)
+    label = describe(spec, settings)
+    limit = table.limits.limits[table.order[0]]
+    breaking = LIMIT_SEVERITY[limit.outcome] >= LIMIT_SEVERITY["breaks"]
+    failure_map(os.path.join(run_dir, "failure_map.png"), space.family, table.rarity, table.mean, colours(table),
+                table.order[0], where(worst, mean=False), settings.margin,
+                f"break {label}\n{space.family.name} family, T = ∞: {len(table.badness):,} candidates",
+                colour_label="limit tail x (a drift: +1 up, −1 down, 0 undecided); $x^* = -1$")
+    print(f"{label} BREAKS at T = ∞: {where(worst)}" if breaking else
+          f"{label}: no counterexample at T = ∞; the worst candidate, at {where(worst)}:")
+    print(limit_line("  worst", limit))
+    print(table.format_worst(SHOWN))
+    files = ["summary.json", "break.csv", "failure_map.png", "replay.txt"]
+    replay = replay_worst(spec, settings, worst, run_dir)
+    write_summary(run_dir, command, settings, files, engine=engine, candidates=len(table.badness),
+                  seconds=sum(r["seconds"] for r in rounds), rounds=rounds, space=space_record(space),
+                  outcomes=table.counts(), breaks=bool(breaking), worst=worst,
+                  five_worst=[table.record(i) for i in table.order[:SHOWN]], replay=replay)
+    return finish(run_dir, settings.logdir, files, tensorboard=False)
+
+
+def colours(table):
+    """Each candidate's colour on the failure map: its limit tail x, or +1, −1 and 0 for a drift up, down or
+    undecided."""
+    tail = table.limits.column("tail_x")
+    sign = np.sign(np.nan_to_num(table.limits.column("push")))
+    undecided = np.array([limit.outcome == "undecided" for limit in table.limits.limits])
+    return np.where(np.isfinite(tail), tail, np.where(undecided, BREAKS_AT, sign))
+
+
+def space_record(space):
+    """The searched ranges, for summary.json."""
+    return {"family": space.family.name, "rarity": list(space.rarity), "ratio_max": RATIO_MAX,
+            "margin": space.margin, "scale": space.scale, "budget": asdict(BUDGET)}
