@@ -51,3 +51,19 @@ def test_amsgrad_has_no_counterexample_at_infinity(capsys, tmp_path):
 def test_bad_input_at_infinity_exits_2_naming_the_flag(capsys, tmp_path, argv, names):
     status, _, err = run_main(capsys, "break", "--steps", "inf", "--out", str(tmp_path), *argv)
     assert status == 2 and names in err and len(err.strip().splitlines()) == 1
+
+
+def test_break_runs_each_class_at_its_own_betas_and_says_which(capsys, tmp_path):
+    status, out, err = run_main(capsys, "break", "--optimizer", "adopt", "--steps", "1000", "--confirm", "0",
+                                "--out", str(tmp_path / "adopt"))
+    assert status == 0, err
+    with open(os.path.join(only_run_dir(tmp_path / "adopt"), "summary.json")) as f:
+        assert json.load(f)["settings"]["betas"] == [0.9, 0.9999]  # ADOPT's own, not torch.optim.Adam's
+    assert "adopt (lr=0.001, betas=0.9,0.9999)" in out
+    status, out, err = run_main(capsys, "break", "--optimizer", "pytorch_optimizer:Lion", "--steps", "1000",
+                                "--out", str(tmp_path / "lion"))
+    assert status == 0, err
+    assert "pytorch_optimizer:Lion (lr=0.001, betas=0.9,0.99)" in out  # read from the built optimizer
+    status, out, err = run_main(capsys, "break", "--optimizer", "adopt", "--betas", "0.8,0.99", "--steps", "1000",
+                                "--confirm", "0", "--out", str(tmp_path / "given"))
+    assert "adopt (lr=0.001, betas=0.8,0.99)" in out

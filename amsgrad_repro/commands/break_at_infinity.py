@@ -25,7 +25,7 @@ from ..reports.limit_text import limit_line
 from ..reports.summary import write_summary
 from ..runs.verdict import BREAKS_AT, LIMIT_SEVERITY
 from .break_rounds import run_rounds
-from .break_setup import check_settings, engine_for
+from .break_setup import check_settings, engine_for, used_betas
 from .limit_table import LimitTable
 from .orchestration import finish, make_run_dir
 from .replay import replay_line, replay_worst
@@ -60,7 +60,7 @@ def main(command, settings):
     table.write_csv(os.path.join(run_dir, "break.csv"))
     worst = table.record(table.order[0])
     worst["replay"] = replay_line(spec, settings, worst)
-    label = describe(spec, settings)
+    label = describe(spec, settings, used_betas(spec, settings.hyper()))
     limit = table.limits.limits[table.order[0]]
     breaking = LIMIT_SEVERITY[limit.outcome] >= LIMIT_SEVERITY["breaks"]
     failure_map(os.path.join(run_dir, "failure_map.png"), space.family, table.rarity, table.mean, colours(table),

@@ -1,6 +1,8 @@
 """What ``break`` checks before it searches: the settings, the engine the optimizer runs on, and for the batched
 torch engine that the class is coordinate-wise. Every problem is a ``UsageError`` that names the flag."""
 
+from dataclasses import replace
+
 from ..errors import UsageError
 from .orchestration import choose_engines
 from .parsers import FLOAT32_MAX
@@ -19,6 +21,38 @@ def check_settings(settings, space):
     largest = settings.scale * RATIO_MAX * (space.rarity[1] - 1.0)  # s·C at the largest P (or 1/p)
     if not largest < FLOAT32_MAX:
         raise UsageError(f"argument --scale: s*C reaches {largest:g}, beyond float32")
+
+
+def with_class_betas(settings):
+    """``settings`` with ``--betas`` resolved: as given, or the optimizer class's own defaults (read from its
+    signature, ``registry.Factory.default_betas``), so that ``break`` asks "does my optimizer break at its own
+    settings?". A beta the class does not take keeps torch.optim.Adam's value, which nothing reads; a class given by
+    import path is built with its own betas whatever ``--betas`` says, so the verdict line reads them from the
+    built optimizer (``used_betas``)."""
+    from ..optim import registry
+
+    if settings.betas is not None:
+        return settings
+    spec = registry.get(settings.optimizer)
+    found = spec.build.default_betas() if isinstance(spec.build, registry.Factory) else (None, None)
+    betas = tuple(float(b) if b is not None else fallback for b, fallback in zip(found, (0.9, 0.999)))
+    return replace(settings, betas=betas)
+
+
+def used_betas(spec, hyper):
+    """(β1, β2) of the optimizer as ``spec`` builds it with ``hyper``, read from its param group; None when it has
+    no ``betas``."""
+    import torch
+
+    from ..optim import registry
+    from ..optim.groups import param_group
+
+    if isinstance(spec.build, registry.Factory):
+        group = param_group(spec, hyper)
+    else:
+        group = spec.build([torch.zeros(1, requires_grad=True)], hyper).param_groups[0]
+    betas = group.get("betas")
+    return (float(betas[0]), float(betas[1])) if isinstance(betas, (tuple, list)) and len(betas) >= 2 else None
 
 
 def engine_for(settings):

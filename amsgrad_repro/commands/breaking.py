@@ -26,7 +26,7 @@ from ..runs.interrupt import STOP, RunInterrupted
 from ..runs.verdict import break_record, breaks, stuck
 from . import break_at_infinity
 from .break_rounds import RoundProgress, run_rounds
-from .break_setup import check_batchable, check_settings, engine_for
+from .break_setup import check_batchable, check_settings, engine_for, used_betas, with_class_betas
 from .candidate_table import CandidateTable
 from .orchestration import finish, make_run_dir
 from .replay import replay_line, replay_worst
@@ -40,6 +40,7 @@ CONFIRM_AUTO = {"fused": 10, "batched": 0}  # --confirm auto: 10 T costs a secon
 def main(command, settings):
     """Runs the search, writes its outputs, re-runs the worst candidate; returns the exit status. At
     ``--steps inf`` the search judges its candidates at T = ∞ (``break_at_infinity``)."""
+    settings = with_class_betas(settings)
     if math.isinf(settings.steps):
         return break_at_infinity.main(command, settings)
     space = Space(settings.family, settings.steps, settings.margin, settings.scale, settings.seed)
@@ -60,7 +61,7 @@ def main(command, settings):
     worst = table.record(table.order[0], settings.steps)
     worst["replay"] = replay_line(spec, settings, worst)
     files = ["summary.json", "break.csv", "failure_map.png"]
-    label = describe(spec, settings)
+    label = describe(spec, settings, used_betas(spec, settings.hyper()))
     failure_map(os.path.join(run_dir, "failure_map.png"), space.family, table.rarity, table.mean, table.tail_x,
                 table.order[0], where(worst, mean=False), settings.margin,
                 f"break {label}\n{space.family.name} family, T = {settings.steps:,}: {len(table.tail_x):,} candidates")

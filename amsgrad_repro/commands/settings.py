@@ -128,8 +128,8 @@ class BreakSettings(Common):
 
     optimizer: str = setting("adam", optimizer_name, "one registry name or module:Class")
     lr: float = setting(1e-3, positive_float, "learning rate alpha")
-    betas: tuple = setting((0.9, 0.999), beta_pair, "beta1,beta2, each in [0, 1), for the optimizers that read them "
-                           "(torch.optim.Adam's defaults)")
+    betas: tuple = setting(None, beta_pair, "beta1,beta2, each in [0, 1), for the optimizers that read them",
+                           none="the class's own, read from its signature")
     schedule: str = schedule()
     opt_args: tuple = setting((), opt_args, "extra optimizer keyword arguments, e.g. eps=1e-6")
     family: str = setting("online", choice(*FAMILIES),

@@ -5,10 +5,13 @@ from .. import families
 from ..runs.verdict import break_phrase
 
 
-def describe(spec, settings):
-    """``adam (lr=0.001, betas=0.9,0.999)``: the optimizer and the settings it reads."""
+def describe(spec, settings, betas=None):
+    """``adam (lr=0.001, betas=0.9,0.999)``: the optimizer and the settings it reads; ``betas``, when given, are
+    the ones the built optimizer holds (a class given by import path takes its own)."""
     parts = [f"lr={settings.lr:g}"]
-    if "beta1" in spec.uses or "beta2" in spec.uses:
+    if betas is not None:
+        parts.append(f"betas={betas[0]:g},{betas[1]:g}")
+    elif "beta1" in spec.uses or "beta2" in spec.uses:
         parts.append(f"betas={settings.betas[0]:g},{settings.betas[1]:g}")
     if settings.schedule == "sqrt":
         parts.append("lr/sqrt(t)")
