@@ -121,8 +121,16 @@ class Batch:
             self.betas.append(values)
             self.keys.append(keys.astype(np.int64).ravel())
         self.settled = [np.zeros(len(values), np.int64) for values in self.betas]
-        size = min(CHUNK, max(1024, TABLE_ENTRIES // max(len(values) for values in self.betas)))
+        # The kernel's own per-step scalars by distinct row of the hyperparameters they depend on (none: one row).
+        self.own = kernels.OWN.get(kernel.name)
+        own_fields = np.stack([getattr(self.hyper, name) for name in self.own.fields], axis=1) if self.own else (
+            np.zeros((runs, 1)))
+        self.own_values, own_keys = np.unique(own_fields, axis=0, return_inverse=True)
+        self.keys.append(own_keys.astype(np.int64).ravel())
+        widest = max(*(len(values) for values in self.betas), len(self.own_values))
+        size = min(CHUNK, max(1024, TABLE_ENTRIES // widest))
         self.tables = [np.empty((size, len(values))) for values in self.betas]  # reused: fresh pages cost faults
+        self.own_table = np.zeros((size, len(self.own_values), 2))
         self.domain = tuple(np.float32(bound) for bound in models[0].domain)
         self.sqrt, self.every = schedule == "sqrt", int(every)
         self.lanes = runs >= LANES_FROM if driver is None else driver == "lanes"
@@ -155,7 +163,10 @@ class Batch:
             tables = [table[:m] for table in self.tables]
             for values, table, settled in zip(self.betas, tables, self.settled):
                 kernels.bias_tables(self.t + 1, m, values, self.step_limit, table, settled)
-            bias = kernels.Corrections(*self.keys, *tables, *self.settled)
+            own = self.own_table[:m]
+            if self.own:
+                self.own.build(self.t + 1, m, self.own_values, self.step_limit, own)
+            bias = kernels.Corrections(*self.keys, *tables, own, *self.settled)
             arguments = (self.hyper, self.state, self.problems, np.ascontiguousarray(uniforms[:, start - 1:start - 1 + m]),
                          self.stochastic, self.runs, bias, self.t + 1, self.sqrt, *self.domain, every, log_x, log_r,
                          first)

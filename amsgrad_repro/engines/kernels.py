@@ -2,17 +2,17 @@
 
 Each update function follows its torch.optim class's single-tensor CPU path operation by operation, in float32,
 with the scalars that torch keeps as Python floats (step sizes, bias corrections) in float64:
-- torch's CPU ``lerp``, ``addcmul`` and ``add(alpha=...)`` use a fused multiply-add; ``fma32`` reproduces it (the
-  float64 product of two float32 numbers is exact, so one rounding remains, as in a hardware FMA, up to a double
-  rounding that happens with probability ~2^-29);
+- torch's CPU ``lerp``, ``addcmul`` and ``add(alpha=...)`` use a fused multiply-add; ``fma32`` is one (LLVM's
+  ``fma``: one rounding);
 - a float32 tensor divided by a Python float divides by that float rounded to float32.
 What is *not* reproduced: torch's vectorised float32 ``sqrt`` is within ±1 ulp but not correctly rounded (on this
 machine's AVX512 build 17 % of results differ by one ulp), while ``sqrt`` here is exact. That is the only source of
 difference, and the equivalence tests bound its effect on trajectories (1e-5 over 20,000 steps; measured ~1e-6).
 
-An update function is ``name(x, g, lr, t, h, s, r, bc1, bc2) -> x_{t+1}`` for run r: ``h`` holds the
-hyperparameters by param-group key (``HyperArrays``), ``s`` the state by torch's state names (``State``), and bc1,
-bc2 the bias corrections 1 − β^t of the fields its spec names. Everything else about a kernel (the keys it reads,
+An update function is ``name(x, g, lr, t, h, s, r, bc1, bc2, c, c_next) -> x_{t+1}`` for run r: ``h`` holds the
+hyperparameters by param-group key (``HyperArrays``), ``s`` the state by torch's state names (``State``), bc1,
+bc2 the bias corrections 1 − β^t of the fields its spec names, and c, c_next its own per-step scalars (``OWN``;
+0.0 for a kernel without). Everything else about a kernel (the keys it reads,
 its state and initial values, what it assumes, its bias corrections and torch's step limit) is its spec,
 ``optim.registry.Kernel``, whose docstring says how to add one.
 
@@ -23,8 +23,9 @@ and release the GIL, so ``fused`` gives each core its own range in a thread:
 - ``advance_lanes``: runs in SIMD lanes: for a block of runs, one step of all of them in the inner loop. That loop
   is branch-free where the update is: every array is loaded unconditionally and choices are ``choose`` selects,
   so LLVM vectorises it (``error_model="numpy"``: no division-by-zero checks; the paper's 0/0 := 0 is explicit).
-  Updates that call ``pow`` per lane and step (radam, nadam) run in it one lane at a time.
-Both read the bias corrections from tables built by ``bias_tables`` once per distinct β, not once per run.
+Both read the bias corrections from tables built by ``bias_tables`` once per distinct β, not once per run, and a
+kernel's own per-step scalars (NAdam's μ_t, RAdam's rectifier) from tables built once per distinct value of the
+hyperparameters they depend on: a ``pow`` per lane and step would stop SIMD.
 The drivers and the updates live in this one module because numba's cache only notices changes to the file of
 the function it compiled.
 """
@@ -40,7 +41,6 @@ from numba.core import types
 from numba.extending import intrinsic, overload
 
 from .. import experiment
-from ..optim.registry import TORCH_STEP_LIMIT
 
 f32 = np.float32
 u64 = np.uint64  # run indices as unsigned, so numba adds no negative-index fix-up and LLVM sees affine addresses
@@ -62,16 +62,17 @@ def sqrt(typingctx, x):
 
 @intrinsic
 def fma32(typingctx, a, b, c):
-    """float32 a·b + c with a single rounding, as torch's CPU lerp/addcmul kernels compute it: float64(a)·float64(b)
-    is exact, so only the float64 sum rounds before the float32 result (written as LLVM instructions: numba inlines
-    an intrinsic for free, where it would type a jitted helper again at every call)."""
-    if not all(isinstance(arg, types.Float) for arg in (a, b, c)):
+    """float32 a·b + c with a single rounding, as torch's CPU lerp/addcmul kernels compute it: LLVM's ``fma``
+    intrinsic, one instruction per register of lanes on a CPU with FMA (every AVX2 one), a call to libm's ``fmaf``
+    (the same result, slower) on one without. Its float64 emulation (the product of two float32 is exact) put float64
+    conversions and arithmetic in every lane (BENCHMARKS.md, "Lanes used"). An intrinsic is inlined for free, where
+    a jitted helper would be typed again at every call."""
+    if not all(arg == types.float32 for arg in (a, b, c)):
         return None
 
     def codegen(context, builder, signature, args):
-        a64, b64, c64 = (context.cast(builder, value, ty, types.float64) for value, ty in zip(args, signature.args))
-        total = builder.fadd(builder.fmul(a64, b64), c64)
-        return builder.fptrunc(total, ir.FloatType())
+        f = ir.FloatType()
+        return builder.call(builder.module.declare_intrinsic("llvm.fma", [f], ir.FunctionType(f, [f, f, f])), args)
 
     return types.float32(a, b, c), codegen
 
@@ -169,12 +170,15 @@ class Runs(NamedTuple):
 
 
 class Corrections(NamedTuple):
-    """Bias corrections of one call: ``table1[k, key1[r]]`` is run r's 1 − β^t at t = t0 + k (``bias_tables``)."""
+    """Per-step scalars of one call: ``table1[k, key1[r]]`` is run r's 1 − β^t at t = t0 + k (``bias_tables``), and
+    ``own[k, key3[r]]`` its kernel's (c, c_next) at t = t0 + k (``OWN``)."""
 
     key1: np.ndarray  # (R,) int64
     key2: np.ndarray  # (R,) int64
+    key3: np.ndarray  # (R,) int64
     table1: np.ndarray  # (n, U1) float64
     table2: np.ndarray  # (n, U2) float64
+    own: np.ndarray  # (n, U3, 2) float64
     settled1: np.ndarray  # (U1,) int64: the first t from which the correction is 1.0 (0: not yet)
     settled2: np.ndarray  # (U2,) int64
 
@@ -206,31 +210,31 @@ def _adam(x, g, lr, h, s, r, bc1, bc2, amsgrad, decoupled):
 
 
 @update
-def adam(x, g, lr, t, h, s, r, bc1, bc2):
+def adam(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """torch.optim.Adam."""
     return _adam(x, g, lr, h, s, r, bc1, bc2, False, False)
 
 
 @update
-def amsgrad(x, g, lr, t, h, s, r, bc1, bc2):
+def amsgrad(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """torch.optim.Adam(amsgrad=True): max of the raw v, then both bias corrections and ε."""
     return _adam(x, g, lr, h, s, r, bc1, bc2, True, False)
 
 
 @update
-def adamw(x, g, lr, t, h, s, r, bc1, bc2):
+def adamw(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """torch.optim.AdamW."""
     return _adam(x, g, lr, h, s, r, bc1, bc2, False, True)
 
 
 @update
-def sgd(x, g, lr, t, h, s, r, bc1, bc2):
+def sgd(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """torch.optim.SGD without momentum: param.add_(grad, alpha=−lr)."""
     return fma32(f32(-lr), g, x)
 
 
 @update
-def sgd_momentum(x, g, lr, t, h, s, r, bc1, bc2):
+def sgd_momentum(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """torch.optim.SGD(momentum), dampening 0, no Nesterov: buf = μ·buf + g. torch's first step clones the
     gradient; the buffer starts at 0 here, and 0·μ + g is g exactly."""
     buf = s.momentum_buffer[r] * f32(h.momentum[r]) + g
@@ -239,7 +243,7 @@ def sgd_momentum(x, g, lr, t, h, s, r, bc1, bc2):
 
 
 @update
-def adagrad(x, g, lr, t, h, s, r, bc1, bc2):
+def adagrad(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """torch.optim.Adagrad, lr_decay 0: state_sum.addcmul_(grad, grad, value=1)."""
     total = fma32(g, g, s.sum[r])
     s.sum[r] = total
@@ -247,7 +251,7 @@ def adagrad(x, g, lr, t, h, s, r, bc1, bc2):
 
 
 @update
-def rmsprop(x, g, lr, t, h, s, r, bc1, bc2):
+def rmsprop(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """torch.optim.RMSprop, not centered, no momentum: square_avg.mul_(α).addcmul_(grad, grad, 1 − α)."""
     alpha = h.alpha[r]
     avg = fma32(f32(1.0 - alpha) * g, g, s.square_avg[r] * f32(alpha))
@@ -282,31 +286,31 @@ def _paper(x, g, lr, t, h, s, r, keep_max, nc, adamx):
 
 
 @update
-def adam_paper(x, g, lr, t, h, s, r, bc1, bc2):
+def adam_paper(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """optim.paper.AdamPaper: Algorithm 1 with recursion (1)."""
     return _paper(x, g, lr, t, h, s, r, False, False, False)
 
 
 @update
-def amsgrad_paper(x, g, lr, t, h, s, r, bc1, bc2):
+def amsgrad_paper(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """optim.paper.AMSGradPaper: Algorithm 2, the max of the raw v."""
     return _paper(x, g, lr, t, h, s, r, True, False, False)
 
 
 @update
-def adamnc(x, g, lr, t, h, s, r, bc1, bc2):
+def adamnc(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """optim.paper.AdamNC: Algorithm 3 (Section 5), β2,t = 1 − 1/t."""
     return _paper(x, g, lr, t, h, s, r, False, True, False)
 
 
 @update
-def adamx(x, g, lr, t, h, s, r, bc1, bc2):
+def adamx(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """optim.paper.AdamX (Tran & Phong 2019)."""
     return _paper(x, g, lr, t, h, s, r, True, False, True)
 
 
 @update
-def yogi(x, g, lr, t, h, s, r, bc1, bc2):
+def yogi(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """pytorch_optimizer.Yogi (per-parameter path, adam_debias off): v_t = v − (1 − β2)·sign(v − g²)·g²."""
     b1, b2, g2 = h.beta1[r], h.beta2[r], g * g
     m = fma32(f32(1.0 - b1), g - s.exp_avg[r], s.exp_avg[r])
@@ -318,7 +322,7 @@ def yogi(x, g, lr, t, h, s, r, bc1, bc2):
 
 
 @update
-def adamax(x, g, lr, t, h, s, r, bc1, bc2):
+def adamax(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """torch.optim.Adamax: u = max(β2·u, |g| + ε), x −= lr/(1 − β1^t)·m/u."""
     m = fma32(f32(1.0 - h.beta1[r]), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
     u = larger(s.exp_inf[r] * f32(h.beta2[r]), abs(g) + f32(h.eps[r]))  # maximum(exp_inf.mul_(β2), |g| + ε)
@@ -327,7 +331,7 @@ def adamax(x, g, lr, t, h, s, r, bc1, bc2):
 
 
 @update
-def adabelief(x, g, lr, t, h, s, r, bc1, bc2):
+def adabelief(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """pytorch_optimizer.AdaBelief (per-parameter path; rectify, ams_bound, adanorm and weight decay off):
     s_t = β2·s + (1 − β2)·(g − m_t)² + ε, x −= lr/(1 − β1^t)·m/(√s/√(1 − β2^t) + ε)."""
     b2, eps = h.beta2[r], h.eps[r]
@@ -360,49 +364,57 @@ def _adabound(x, g, lr, t, h, s, r, bc1, bc2, ams_bound):
 
 
 @update
-def adabound(x, g, lr, t, h, s, r, bc1, bc2):
+def adabound(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """pytorch_optimizer.AdaBound."""
     return _adabound(x, g, lr, t, h, s, r, bc1, bc2, False)
 
 
 @update
-def amsbound(x, g, lr, t, h, s, r, bc1, bc2):
+def amsbound(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """pytorch_optimizer.AdaBound(ams_bound=True): AMSBound."""
     return _adabound(x, g, lr, t, h, s, r, bc1, bc2, True)
 
 
 @update
-def radam(x, g, lr, t, h, s, r, bc1, bc2):
-    """torch.optim.RAdam (no weight decay): Adam's moments, rectified once ρ_t > 5, else momentum SGD.
-
-    ρ_∞ = 2/(1 − β2) − 1, ρ_t = ρ_∞ − 2t·β2^t/(1 − β2^t); the rectifier is
-    √((ρ_t − 4)(ρ_t − 2)ρ_∞ / ((ρ_∞ − 4)(ρ_∞ − 2)ρ_t)).
-    """
+def radam(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
+    """torch.optim.RAdam (no weight decay): Adam's moments, rectified by c = ``radam_rectifier`` while it is not
+    0.0 (ρ_t > 5), else momentum SGD. Both are computed, and a select keeps one."""
     b1, b2 = h.beta1[r], h.beta2[r]
-    step = min(float(t), TORCH_STEP_LIMIT)  # RAdam's step is a float32 tensor too
     m = fma32(f32(1.0 - b1), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
     v = fma32(f32(1.0 - b2) * g, g, s.exp_avg_sq[r] * f32(b2))  # exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
     s.exp_avg[r], s.exp_avg_sq[r] = m, v
-    corrected = m / f32(bc1)
-    rho_inf = 2.0 / (1.0 - b2) - 1.0
-    rho_t = rho_inf - 2.0 * step * math.pow(b2, step) / bc2
-    if rho_t > 5.0:
-        adaptive = f32(sqrt(bc2)) / (sqrt(v) + f32(h.eps[r]))
-        rect = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
-        return x - corrected * f32(lr) * adaptive * f32(rect)
-    return x - corrected * f32(lr)
+    momentum = m / f32(bc1) * f32(lr)  # bias_corrected_exp_avg * lr
+    adaptive = f32(sqrt(bc2)) / (sqrt(v) + f32(h.eps[r]))
+    return x - choose(c != 0.0, momentum * adaptive * f32(c), momentum)
+
+
+@njit(error_model="numpy", cache=True)
+def radam_rectifier(t0, n, values, step_limit, table):
+    """table[k, u] = (RAdam's rectifier at t = t0 + k for β2 = values[u, 0], 0.0), as torch computes it; the
+    rectifier is 0.0 where torch does not rectify (ρ_t ≤ 5; it is positive where ρ_t > 5).
+
+    ρ_∞ = 2/(1 − β2) − 1, ρ_t = ρ_∞ − 2t·β2^t/(1 − β2^t), with torch's float32 step t = min(t, step_limit); the
+    rectifier is √((ρ_t − 4)(ρ_t − 2)ρ_∞ / ((ρ_∞ − 4)(ρ_∞ − 2)ρ_t)).
+    """
+    for u in range(values.shape[0]):
+        b2 = values[u, 0]
+        rho_inf = 2.0 / (1.0 - b2) - 1.0
+        for k in range(n):
+            step = min(float(t0 + k), step_limit)
+            power = math.pow(b2, step)
+            rho_t = rho_inf - 2.0 * step * power / (1.0 - power)
+            rect = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+            table[k, u, 0] = rect if rho_t > 5.0 else 0.0
+            table[k, u, 1] = 0.0
 
 
 @update
-def nadam(x, g, lr, t, h, s, r, bc1, bc2):
-    """torch.optim.NAdam (no weight decay): Nesterov momentum with μ_t = β1·(1 − ½·0.96^(t·ψ)), ψ = momentum_decay.
+def nadam(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
+    """torch.optim.NAdam (no weight decay): Nesterov momentum with (c, c_next) = (μ_t, μ_{t+1}), ``nadam_momentum``.
 
     The product Π μ is a float32 tensor in torch (``mu_product``, starting at 1), so it is kept in float32 here.
     """
-    b1, b2, decay = h.beta1[r], h.beta2[r], h.momentum_decay[r]
-    step = min(float(t), TORCH_STEP_LIMIT)
-    mu = b1 * (1.0 - 0.5 * math.pow(0.96, step * decay))
-    mu_next = b1 * (1.0 - 0.5 * math.pow(0.96, (step + 1.0) * decay))
+    b1, b2, mu, mu_next = h.beta1[r], h.beta2[r], c, c_next
     product = s.mu_product[r] * f32(mu)  # mu_product *= mu
     s.mu_product[r] = product
     m = fma32(f32(1.0 - b1), g - s.exp_avg[r], s.exp_avg[r])  # exp_avg.lerp_(grad, 1 − β1)
@@ -413,8 +425,32 @@ def nadam(x, g, lr, t, h, s, r, bc1, bc2):
     return x + (f32((-lr * mu_next) / (1.0 - float(product) * mu_next)) * m) / denom
 
 
+@njit(error_model="numpy", cache=True)
+def nadam_momentum(t0, n, values, step_limit, table):
+    """table[k, u] = NAdam's (μ_t, μ_{t+1}) at t = t0 + k for (β1, ψ) = values[u], as torch computes them:
+    μ_t = β1·(1 − ½·0.96^(t·ψ)) with torch's float32 step t = min(t, step_limit), ψ = momentum_decay."""
+    for u in range(values.shape[0]):
+        b1, decay = values[u, 0], values[u, 1]
+        for k in range(n):
+            step = min(float(t0 + k), step_limit)
+            table[k, u, 0] = b1 * (1.0 - 0.5 * math.pow(0.96, step * decay))
+            table[k, u, 1] = b1 * (1.0 - 0.5 * math.pow(0.96, (step + 1.0) * decay))
+
+
+class Own(NamedTuple):
+    """A kernel's own per-step scalars: ``build(t0, n, values, step_limit, table)`` fills table[k, u] (n, U, 2) with
+    (c, c_next) at t = t0 + k for the u-th distinct row ``values[u]`` of the hyperparameters ``fields``."""
+
+    fields: tuple
+    build: object
+
+
+OWN = {"radam": Own(("beta2",), radam_rectifier), "nadam": Own(("beta1", "momentum_decay"), nadam_momentum)}
+"""The kernels with per-step scalars of their own, tabulated once per distinct value as the bias corrections are."""
+
+
 @update
-def adopt(x, g, lr, t, h, s, r, bc1, bc2):
+def adopt(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """pytorch_optimizer.ADOPT (per-parameter path, default clip t^¼, no weight decay, not cautious).
 
     t = 1 only stores v = g². Then the gradient is normalised by the *previous* v, n = clip(g/max(√v, ε), ±t^¼),
@@ -431,7 +467,7 @@ def adopt(x, g, lr, t, h, s, r, bc1, bc2):
 
 
 @update
-def padam(x, g, lr, t, h, s, r, bc1, bc2):
+def padam(x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """pytorch_optimizer.PAdam (per-parameter path, no weight decay): Adam with the denominator (√v + ε)^(2p).
 
     torch's ``pow_`` computes an exponent of 0.5 as ``sqrt``; others as float32 ``pow``.
@@ -462,16 +498,28 @@ def specialised(driver, kernel, arguments):
     return code, how
 
 
-def _update(kernel, x, g, lr, t, h, s, r, bc1, bc2):
+def _update(kernel, x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     """The update function named by the literal string ``kernel``, chosen when a driver is compiled."""
 
 
 @overload(_update, inline="always")
-def _named_update(kernel, x, g, lr, t, h, s, r, bc1, bc2):
+def _named_update(kernel, x, g, lr, t, h, s, r, bc1, bc2, c, c_next):
     if not isinstance(kernel, types.StringLiteral):
         return None
     fn = UPDATES[kernel.literal_value]
-    return lambda kernel, x, g, lr, t, h, s, r, bc1, bc2: fn(x, g, lr, t, h, s, r, bc1, bc2)
+    return lambda kernel, x, g, lr, t, h, s, r, bc1, bc2, c, c_next: fn(x, g, lr, t, h, s, r, bc1, bc2, c, c_next)
+
+
+def _has_own(kernel):
+    """Whether the kernel named by the literal string ``kernel`` has scalars of its own (``OWN``), as a constant."""
+
+
+@overload(_has_own, inline="always")
+def _named_has_own(kernel):
+    if not isinstance(kernel, types.StringLiteral):
+        return None
+    own = kernel.literal_value in OWN
+    return lambda kernel: own
 
 
 @njit(inline="always")
@@ -525,8 +573,8 @@ def advance_runs(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, s
     literally(kernel)
     for r in range(u64(r0), u64(r1)):
         x, phase, loss, coef = runs.x[r], runs.phase[r], runs.loss[r], runs.coef[r]
-        stream, key1, key2, optimum, alpha = (problems.stream[r], bias.key1[r], bias.key2[r], problems.optimum[r],
-                                              h.lr[r])
+        stream, key1, key2, key3, optimum, alpha = (problems.stream[r], bias.key1[r], bias.key2[r], bias.key3[r],
+                                                    problems.optimum[r], h.lr[r])
         for k in range(uniforms.shape[1]):
             t = t0 + k
             a, phase = coefficient(problems, r, phase, uniforms[stream, k], stochastic)
@@ -537,8 +585,8 @@ def advance_runs(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, s
                 log_r[r, t // every - first] = average_regret(loss, coef, optimum, t)
             # A branch, not a select: a select would take the float64 sqrt and division at every step (-26 % steps/s)
             lr = alpha * (1.0 / math.sqrt(t)) if sqrt_schedule else alpha
-            x = smaller(larger(_update(kernel, x, a, lr, t, h, s, r, bias.table1[k, key1], bias.table2[k, key2]),
-                               lo), hi)
+            x = smaller(larger(_update(kernel, x, a, lr, t, h, s, r, bias.table1[k, key1], bias.table2[k, key2],
+                                       bias.own[k, key3, 0], bias.own[k, key3, 1]), lo), hi)
         runs.x[r], runs.phase[r], runs.loss[r], runs.coef[r] = x, phase, loss, coef
 
 
@@ -557,14 +605,16 @@ def advance_lanes(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, 
 def _block(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, sqrt_schedule, lo, hi, every, log_x, log_r,
            first, r0, width):
     settled_from = 1  # the first t at which both corrections of every run of the block are 1.0 (−1: not in sight)
-    one_stream = one_key1 = one_key2 = True
+    one_stream = one_key1 = one_key2 = one_key3 = True
     for r in range(r0, r0 + width):
         a, b = bias.settled1[bias.key1[r]], bias.settled2[bias.key2[r]]
         settled_from = max(settled_from, a, b) if a > 0 and b > 0 and settled_from > 0 else -1
         one_stream = one_stream and problems.stream[r] == problems.stream[r0]
         one_key1 = one_key1 and bias.key1[r] == bias.key1[r0]
         one_key2 = one_key2 and bias.key2[r] == bias.key2[r0]
+        one_key3 = one_key3 and bias.key3[r] == bias.key3[r0]
     bc1, bc2, u = np.empty(width), np.empty(width), np.zeros(width)
+    c, c_next = np.zeros(width), np.zeros(width)
     lanes = range(u64(r0), u64(r0 + width))
     for k in range(uniforms.shape[1]):
         t = t0 + k
@@ -586,21 +636,26 @@ def _block(kernel, h, s, problems, uniforms, stochastic, runs, bias, t0, sqrt_sc
             else:
                 for i in range(width):
                     bc2[i] = bias.table2[k, bias.key2[r0 + i]]
+        if _has_own(kernel):  # a constant: no copies for a kernel without scalars of its own
+            for i in range(width):
+                key = bias.key3[r0 if one_key3 else r0 + i]
+                c[i], c_next[i] = bias.own[k, key, 0], bias.own[k, key, 1]
         decay = 1.0 / math.sqrt(t) if sqrt_schedule else 1.0
         if settled:  # two SIMD loops rather than a branch inside one: LLVM does not always hoist it
             for r in lanes:
-                _lane(kernel, h, s, problems, stochastic, runs, t, u[r - r0], decay, sqrt_schedule, lo, hi, r, 1.0, 1.0)
+                _lane(kernel, h, s, problems, stochastic, runs, t, u[r - r0], decay, sqrt_schedule, lo, hi, r, 1.0, 1.0,
+                      c[r - r0], c_next[r - r0])
         else:
             for r in lanes:
                 _lane(kernel, h, s, problems, stochastic, runs, t, u[r - r0], decay, sqrt_schedule, lo, hi, r,
-                      bc1[r - r0], bc2[r - r0])
+                      bc1[r - r0], bc2[r - r0], c[r - r0], c_next[r - r0])
         if t % every == 0:
             for r in lanes:
                 log_r[r, t // every - first] = average_regret(runs.loss[r], runs.coef[r], problems.optimum[r], t)
 
 
 @njit(inline="always")
-def _lane(kernel, h, s, problems, stochastic, runs, t, u, decay, sqrt_schedule, lo, hi, r, bc1, bc2):
+def _lane(kernel, h, s, problems, stochastic, runs, t, u, decay, sqrt_schedule, lo, hi, r, bc1, bc2, c, c_next):
     """One step of run r in the SIMD loop: no branch that differs between lanes, no conditional load or store."""
     a, runs.phase[r] = _coefficient(problems.big[r], problems.small[r], problems.period[r], problems.p[r],
                                     runs.phase[r], u, stochastic)
@@ -608,4 +663,4 @@ def _lane(kernel, h, s, problems, stochastic, runs, t, u, decay, sqrt_schedule, 
     runs.loss[r] += np.float64(a) * np.float64(x)
     runs.coef[r] += np.float64(a)
     lr = choose(sqrt_schedule, h.lr[r] * decay, h.lr[r])
-    runs.x[r] = smaller(larger(_update(kernel, x, a, lr, t, h, s, r, bc1, bc2), lo), hi)
+    runs.x[r] = smaller(larger(_update(kernel, x, a, lr, t, h, s, r, bc1, bc2, c, c_next), lo), hi)
