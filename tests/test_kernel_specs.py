@@ -32,3 +32,9 @@ def test_torchs_float32_step_counter_stops_at_two_to_the_24():
 
     step = torch.tensor(registry.TORCH_STEP_LIMIT)
     assert (step + 1).item() == step.item() and (step - 1 + 1).item() == step.item() - 1 + 1
+
+
+def test_a_kernel_has_own_tables_exactly_when_its_spec_names_their_keys():
+    assert sorted(kernels.OWN) == sorted(spec.kernel.name for spec in SPECS if spec.kernel.own)
+    for spec in SPECS:
+        assert set(spec.kernel.own) <= set(kernels.HyperArrays._fields)

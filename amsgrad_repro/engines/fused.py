@@ -123,7 +123,7 @@ class Batch:
         self.settled = [np.zeros(len(values), np.int64) for values in self.betas]
         # The kernel's own per-step scalars by distinct row of the hyperparameters they depend on (none: one row).
         self.own = kernels.OWN.get(kernel.name)
-        own_fields = np.stack([getattr(self.hyper, name) for name in self.own.fields], axis=1) if self.own else (
+        own_fields = np.stack([getattr(self.hyper, name) for name in kernel.own], axis=1) if self.own else (
             np.zeros((runs, 1)))
         self.own_values, own_keys = np.unique(own_fields, axis=0, return_inverse=True)
         self.keys.append(own_keys.astype(np.int64).ravel())
@@ -165,7 +165,7 @@ class Batch:
                 kernels.bias_tables(self.t + 1, m, values, self.step_limit, table, settled)
             own = self.own_table[:m]
             if self.own:
-                self.own.build(self.t + 1, m, self.own_values, self.step_limit, own)
+                self.own(self.t + 1, m, self.own_values, self.step_limit, own)
             bias = kernels.Corrections(*self.keys, *tables, own, *self.settled)
             arguments = (self.hyper, self.state, self.problems, np.ascontiguousarray(uniforms[:, start - 1:start - 1 + m]),
                          self.stochastic, self.runs, bias, self.t + 1, self.sqrt, *self.domain, every, log_x, log_r,

@@ -12,8 +12,8 @@ difference, and the equivalence tests bound its effect on trajectories (1e-5 ove
 An update function is ``name(x, g, lr, t, h, s, r, bc1, bc2, c, c_next) -> x_{t+1}`` for run r: ``h`` holds the
 hyperparameters by param-group key (``HyperArrays``), ``s`` the state by torch's state names (``State``), bc1,
 bc2 the bias corrections 1 − β^t of the fields its spec names, and c, c_next its own per-step scalars (``OWN``;
-0.0 for a kernel without). Everything else about a kernel (the keys it reads,
-its state and initial values, what it assumes, its bias corrections and torch's step limit) is its spec,
+0.0 for a kernel without). Everything else about a kernel (the keys it reads, its state and initial values, what it
+assumes, its bias corrections, the keys of its own scalars and torch's step limit) is its spec,
 ``optim.registry.Kernel``, whose docstring says how to add one.
 
 Two drivers run an update. Each is compiled for one kernel name on its first use (the name is a literal type, so
@@ -437,16 +437,10 @@ def nadam_momentum(t0, n, values, step_limit, table):
             table[k, u, 1] = b1 * (1.0 - 0.5 * math.pow(0.96, (step + 1.0) * decay))
 
 
-class Own(NamedTuple):
-    """A kernel's own per-step scalars: ``build(t0, n, values, step_limit, table)`` fills table[k, u] (n, U, 2) with
-    (c, c_next) at t = t0 + k for the u-th distinct row ``values[u]`` of the hyperparameters ``fields``."""
-
-    fields: tuple
-    build: object
-
-
-OWN = {"radam": Own(("beta2",), radam_rectifier), "nadam": Own(("beta1", "momentum_decay"), nadam_momentum)}
-"""The kernels with per-step scalars of their own, tabulated once per distinct value as the bias corrections are."""
+OWN = {"radam": radam_rectifier, "nadam": nadam_momentum}
+"""The kernels with per-step scalars of their own, tabulated once per distinct value as the bias corrections are:
+``OWN[name](t0, n, values, step_limit, table)`` fills table[k, u] (n, U, 2) with (c, c_next) at t = t0 + k for the
+u-th distinct row ``values[u]`` of the hyperparameters its spec names (``optim.registry.Kernel.own``)."""
 
 
 @update

@@ -41,8 +41,9 @@ class Kernel:
     function itself.
 
     Adding a kernel:
-    1. an update function ``name(x, g, lr, t, h, s, r, bc1, bc2) -> x_{t+1}`` decorated with ``@update`` in
-       ``engines/kernels.py``, following the class's single-tensor arithmetic;
+    1. an update function ``name(x, g, lr, t, h, s, r, bc1, bc2, c, c_next) -> x_{t+1}`` decorated with ``@update``
+       in ``engines/kernels.py``, following the class's single-tensor arithmetic (c, c_next: its own per-step
+       scalars, from a table builder in ``engines.kernels.OWN``, when it has any);
     2. a field of ``engines.kernels.HyperArrays`` for every param-group key it reads that has none yet, and a field
        of ``engines.kernels.State`` for every state name it keeps that has none yet;
     3. a ``Kernel`` here, in the optimizer's ``OptimizerSpec``;
@@ -60,6 +61,8 @@ class Kernel:
             None: that correction is 1.
         step_limit: the step at which the class's step counter stops growing (``TORCH_STEP_LIMIT`` for a float32
             counter); the corrections are taken at min(t, step_limit).
+        own: the ``HyperArrays`` fields that key the update's own per-step scalars (c, c_next), tabulated once per
+            distinct value by ``engines.kernels.OWN[name]``; () for an update without.
         also_reads: what the update reads besides the gradient, its state, lr and its bias corrections: "x" (the
             parameter itself: decoupled weight decay), "t" (the step, other than through the corrections). A kernel
             with neither is a map of its state alone once the corrections have settled (``engines.limits``).
@@ -71,6 +74,7 @@ class Kernel:
     assumes: dict = field(default_factory=dict, hash=False)
     bias: tuple = (None, None)
     step_limit: float = math.inf
+    own: tuple = ()
     also_reads: tuple = ()
 
 
@@ -231,9 +235,10 @@ SPECS = [
                          step_limit=TORCH_STEP_LIMIT)),
     OptimizerSpec("nadam", _torch_betas("NAdam"), "torch.optim.NAdam (momentum_decay 4e-3)", LR_BETAS,
                   Kernel("nadam", (*ADAM_READS, "momentum_decay"), {**MOMENTS, "mu_product": 1.0}, NO_DECOUPLED,
-                         bias=(None, "beta2"), step_limit=TORCH_STEP_LIMIT, also_reads=("t",))),
+                         bias=(None, "beta2"), step_limit=TORCH_STEP_LIMIT, own=("beta1", "momentum_decay"),
+                         also_reads=("t",))),
     OptimizerSpec("radam", _torch_betas("RAdam"), "torch.optim.RAdam", LR_BETAS,
-                  Kernel("radam", ADAM_READS, MOMENTS, NO_DECOUPLED, **TORCH_BIAS, also_reads=("t",))),
+                  Kernel("radam", ADAM_READS, MOMENTS, NO_DECOUPLED, **TORCH_BIAS, own=("beta2",), also_reads=("t",))),
     OptimizerSpec("adamw", _torch_betas("AdamW"), "torch.optim.AdamW (weight_decay 0.01)", LR_BETAS,
                   Kernel("adamw", (*ADAM_READS, "weight_decay"), MOMENTS,
                          {"amsgrad": False, "decoupled_weight_decay": True}, **TORCH_BIAS, also_reads=("x",))),
