@@ -392,12 +392,13 @@ def test_the_break_rows_run_each_class_at_its_own_default_betas():
     import pytorch_optimizer
 
     argv = {key: source.argv for key, source in results.BREAKS.items()}
-    assert argv[("adam", "online")] == ("break", "--optimizer", "adam", "--family", "online")
+    assert argv[("adam", "online")] == ("break", "--optimizer", "adam", "--family", "online", "--steps", "1000000",
+                                        "--betas", "0.9,0.999")
     assert inspect.signature(torch.optim.RMSprop).parameters["alpha"].default == 0.99
     assert argv[("rmsprop", "stochastic")][-2:] == ("--betas", "0.9,0.99")
     assert inspect.signature(pytorch_optimizer.ADOPT).parameters["betas"].default == (0.9, 0.9999)
     assert argv[("adopt", "online")][-2:] == ("--betas", "0.9,0.9999")
-    assert "--betas" not in argv[("sgd-momentum", "online")]  # momentum 0.9, not torch's 0 (that is sgd)
+    assert argv[("sgd-momentum", "online")][-2:] == ("--betas", "0.9,0.999")  # momentum 0.9, not torch's 0 (sgd)
     # Every optimizer in both families, but adashift, which break refuses (tests/test_break.py).
     assert {family for _, family in argv} == {"online", "stochastic"}
     assert {name for name, _ in argv} == {spec.name for spec in registry.SPECS} - {"adashift"}

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 
 from ..errors import UsageError
 from ..optim import registry
+from ..families import FAMILIES
 from ..presets import resolve
 from ..reports import break_text, results_text as text, template
 from ..reports.phase_text import phase_diagram
@@ -58,10 +59,11 @@ QUICK_ZOO = ("--optimizers", "adam,amsgrad,sgd", "--steps", "2000")
 # Theorem 1: beta1 = 0 and beta2 = 1/(1 + C^2) make Adam converge to the worst point.
 THEOREM1_BETAS = f"0,{1 / (1 + resolve('theorem1')[1]['C'] ** 2):g}"
 
-# The break table: every registry optimizer, each family, at lr 1e-3 and T = 10^6 (the command's defaults) with the
-# betas its class defaults to. sgd-momentum keeps momentum 0.9: at torch's default 0 it would be the sgd row.
-BREAK_FAMILIES = ("online", "stochastic")
-BREAK_DEFAULT_BETAS = (0.9, 0.999)  # the break command's --betas default (torch.optim.Adam's)
+# The break table: every registry optimizer, each family, at lr 1e-3 and T = 10^6 with the betas its class defaults
+# to. sgd-momentum keeps momentum 0.9: at torch's default 0 it would be the sgd row.
+BREAK_FAMILIES = tuple(FAMILIES)
+BREAK_STEPS = 10**6
+BREAK_FALLBACK_BETAS = (0.9, 0.999)  # for a beta the class does not take, or defaults to 0 (torch.optim.Adam's)
 BREAK_FIGURES = ("adam", "amsgrad")  # the optimizers whose failure maps the page shows
 # adashift takes a max over the whole tensor, so `break` refuses it (exit 2, not coordinate-wise: a batch would not
 # be independent runs), and thousands of 10^6-step runs one by one through torch would take days.
@@ -69,16 +71,18 @@ BREAK_LEFT_OUT = ("adashift",)
 
 
 def break_betas(spec):
-    """The ``--betas`` arguments of ``spec``'s row: its class's defaults, and the command's default for a beta the
-    class does not take (or defaults to 0: sgd-momentum); none where that is the command's default anyway."""
+    """The ``--betas`` arguments of ``spec``'s row: its class's defaults, and ``BREAK_FALLBACK_BETAS`` for a beta the
+    class does not take or defaults to 0 (sgd-momentum); always given, since ``break`` alone would take a default of
+    0."""
     betas = tuple(default if isinstance(default, float) and default > 0 else fallback
-                  for default, fallback in zip(spec.build.default_betas(), BREAK_DEFAULT_BETAS))
-    return () if betas == BREAK_DEFAULT_BETAS else ("--betas", f"{betas[0]:g},{betas[1]:g}")
+                  for default, fallback in zip(spec.build.default_betas(), BREAK_FALLBACK_BETAS))
+    return ("--betas", f"{betas[0]:g},{betas[1]:g}")
 
 
 BREAKS = {
     (spec.name, family): Source(
-        f"break_{spec.name}_{family}", ("break", "--optimizer", spec.name, "--family", family, *break_betas(spec)),
+        f"break_{spec.name}_{family}",
+        ("break", "--optimizer", spec.name, "--family", family, "--steps", str(BREAK_STEPS), *break_betas(spec)),
         break_text.search,
         (("failure_map.png", f"failure_map_{spec.name}_{family}.png"),) if spec.name in BREAK_FIGURES else (),
         quick=("--steps", "1000"))
@@ -104,7 +108,8 @@ BREAKS_LONGER = tuple(
     source for name in BREAK_FIGURES for source in (
         Source(f"replay_{name}_stochastic_longer", replay_longer(name), text.problem_run),
         Source(f"break_{name}_stochastic_longer",
-               ("break", "--optimizer", name, "--family", "stochastic", "--steps", str(LONGER * 10**6)),
+               ("break", "--optimizer", name, "--family", "stochastic", "--steps", str(LONGER * BREAK_STEPS),
+                *break_betas(registry.get(name))),
                break_text.search, quick=("--steps", "1000"))))
 
 FIGURE2_LRS = {"logreg": "0.001,0.01,0.1", "mlp": "0.001,0.01"}  # the α grid of each model (β2: 0.99, 0.999)
