@@ -41,6 +41,7 @@ NEVER = 1 << 62  # a logging interval that logs nothing
 CYCLES = 16  # the longest cycle looked for, in periods
 MAX_STEPS = 1 << 24  # online: the steps after which a candidate without a certificate is undecided
 SETTLE = 17  # burn-in in units of 1/(1 − β): β^17/(1−β) is below float32's 2^−24 (``REFERENCE.md``-style estimate)
+WALK = 1 << 14  # steps of one walk from x = 0 (``_pushes``, ``stochastic_limits``)
 PATIENCE = 1 << 20  # online: steps a push may take to cross F before the run is sent to the end it points to
 CONFIDENCE = 0.99
 
@@ -219,20 +220,20 @@ def _pushes(batch, period, k, runs):
     """(c, bound), each (R,) float64 per period: c = −Σ u_t over the k periods from here, divided by k, for
     ``runs``, and the bound on the float32 rounding that separates c from the displacement of x in F.
 
-    c is measured as a walk from x = 0 (``fused.Batch.walk``), whose rounding is at most half an ulp of x per step;
+    c is measured as walks from x = 0 (``fused.Batch.walk``), restarted every ``WALK`` steps so that memory stays
+    bounded and x small, whose rounding is at most half an ulp of x per step;
     the walk inside F rounds x_t − u_t, at most half an ulp of 1 + |u_t|, plus an ulp of u_t for the FMA kernels
     (they round x_t − u_t once from an exact product, where the walk from 0 rounded u_t). The batch is left k
     periods on."""
     c, bound = np.zeros(len(k)), np.zeros(len(k))
     for j in range(int(k[runs].max())):
-        path = batch.walk(period)
-        wide = path.astype(np.float64)
-        measure = _half_ulps(path)
-        step = np.abs(np.diff(wide, axis=1)).astype(np.float32)
-        inside = (np.spacing(np.float32(1) + step) / 2 + np.spacing(step)).sum(axis=1, dtype=np.float64)
         use = runs & (k > j)
-        c += np.where(use, wide[:, -1], 0.0)
-        bound += np.where(use, measure + inside, 0.0)
+        for _, m in fused.chunks(period, WALK):
+            path = batch.walk(m)
+            step = np.abs(np.diff(path.astype(np.float64), axis=1)).astype(np.float32)
+            inside = (np.spacing(np.float32(1) + step) / 2 + np.spacing(step)).sum(axis=1, dtype=np.float64)
+            c += np.where(use, path[:, -1].astype(np.float64), 0.0)
+            bound += np.where(use, _half_ulps(path) + inside, 0.0)
     return c / np.maximum(k, 1), bound / np.maximum(k, 1)
 
 
@@ -260,7 +261,7 @@ def _cycle_means(batch, period, k, runs, big, small, mean_a):
 
 
 def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24, blocks=32, burn_in=None,
-                      walk=1 << 14):
+                      walk=WALK):
     """One ``Limit`` per stochastic candidate, from the drift of x (kernels that read neither x nor t).
 
     Args:
