@@ -71,7 +71,10 @@ COMMANDS = {
         "the batched torch engine, once a short check shows the class is coordinate-wise. Writes break.csv, "
         "summary.json (with the replay "
         "command of the worst candidate), failure_map.png and the worst candidate re-run by the problem command "
-        "into a fresh break-<optimizer>-<family>-<time> directory under --logdir.", optimizers_epilog=True),
+        "into a fresh break-<optimizer>-<family>-<time> directory under --logdir. With --steps inf every candidate "
+        "is judged at T = infinity instead, with a certificate (a periodic orbit, a periodic state and its push, or "
+        "a drift interval; fused kernels only): P (or 1/p) up to --max-period, candidates ranked by outcome, then by "
+        "the push per step. --betas defaults to the class's own.", optimizers_epilog=True),
     **{name: Command(cs.CifarnetSettings if name == "cifarnet" else cs.RealDataSettings, "realdata",
                      f"Figure 2: {text}",
                      f"Section 5, Figure 2: {text}. Trains every optimizer at every (lr, beta2) of the grid; writes "
@@ -121,7 +124,7 @@ def add_settings(parser, cls):
             type=_type(f.metadata["parse"]),
             default=default,
             metavar=f.name.upper(),
-            help=f"{f.metadata['help']} (default: {f.metadata['none'] if default is None else shown or 'none'})",
+            help=f"{f.metadata['help']} (default: {f.metadata['none'] if default is None else 'none' if shown == '' else shown})",
         )
 
 
