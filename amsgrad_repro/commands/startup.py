@@ -1,11 +1,13 @@
 """Where the wall time of a default problem command goes: ``python -m amsgrad_repro.commands.startup online`` runs
 ``problem.main`` at its defaults in this fresh process and prints the wall and CPU seconds of each phase as JSON
-(CPU: ``time.process_time``, every thread of the process).
+(CPU: ``time.process_time``, every thread of the process, not the drawing child's).
 
 The imports are timed first, in the order the command needs them; then the phases of the run are timed by wrapping
 the functions that do them. ``rest`` is what the command spends outside the named phases (run directory, opening and
-closing the event files, trajectory records, stdout). The bench harness (``benchmarks.end_to_end``) runs this module in a
-subprocess per repeat.
+closing the event files, trajectory records, stdout). Run as a module, it lets the figure be drawn by a child process
+as ``python -m amsgrad_repro`` does (``reports.drawing``): the figure phase is then this process's wait for it, and
+matplotlib is not imported here. The process's end (``cli.run``) is not timed. The bench harness
+(``benchmarks.end_to_end``) runs this module in a subprocess per repeat.
 """
 
 import contextlib
@@ -20,10 +22,10 @@ IMPORTS = {
     "import torch": "torch",
     "import torchbearer and the problems": "amsgrad_repro.experiment",
     "import numba, tensorboardX and the fused engine": "amsgrad_repro.engines.fused",
-    "import matplotlib": "amsgrad_repro.reports.pyplot",
 }
 CACHE_LOAD = "numba cache load (first kernel call)"
 STEPPING = "stepping (draws and kernel)"
+FIGURE = "figure (start the drawing process; wait for the PNG)"
 
 
 def profile(command, **overrides):
@@ -45,6 +47,7 @@ def profile(command, **overrides):
         add(phase, wall, cpu)
 
     from ..engines import events, fused, kernels
+    from ..reports import drawing
     from . import problem
     from .settings import RunSettings
 
@@ -72,7 +75,8 @@ def profile(command, **overrides):
     timed(kernels, "specialised", CACHE_LOAD)  # each kernel's driver, loaded inside its batch's first step
     timed(events.EventFile, "write", "TensorBoard scalars")  # the cards below write with write_summaries
     timed(problem, "describe_trajectories", "TensorBoard cards (hparams, table, figure image)")
-    timed(problem, "figure1", "figure (draw and save)")
+    for owner, name in ((drawing, "start"), (drawing.Child, "draw"), (drawing.InProcess, "draw")):
+        timed(owner, name, FIGURE)
     for name in ("write_summary", "write_seed_bands", "format_table"):
         timed(problem, name, "summary.json and table")
     try:
@@ -91,4 +95,7 @@ def profile(command, **overrides):
 
 
 if __name__ == "__main__":
+    from ..reports import drawing
+
+    drawing.allow_child()
     print(json.dumps(profile(sys.argv[1])))
