@@ -11,18 +11,17 @@ status 1 after the other runs.
 
 import argparse
 import atexit
-import gc
 import importlib
 import os
 import sys
 from dataclasses import dataclass
 
 from .commands import settings as cs
+from .commands import startup
 from .errors import UsageError
 from .optim import registry
 from .presets import PRESETS, describe
 from .realdata.datasets import DataError
-from .reports import drawing
 from .runs.interrupt import STOP
 
 
@@ -168,26 +167,18 @@ def main(argv=None):
         return 2
 
 
-# A full collection walks every live object: over a million once torch, numba's typing registries and tensorboardX
-# are imported, none of them garbage. CPython's default (one after every 10 young collections, once the old objects
-# grew by 25 %) walks them five times in a default problem command; after 100, not once. Young objects, where
-# cyclic garbage is made, are collected as often as before.
-FULL_COLLECTION_AFTER = 100  # young (generation 1) collections
-
-
 def run(argv=None):
     """The process's entry point (``python -m amsgrad_repro``): ``main``, then the end of the process.
 
-    The command draws its figures in a child process (``reports.drawing``), which imports matplotlib while the
-    command trains. After a command that succeeded, everything it wrote is closed, so the process flushes stdout
-    and stderr, runs the ``atexit`` handlers (a tensorboardX writer left open, Ray's shutdown, logging) and ends with
-    ``os._exit``, skipping the interpreter's teardown: a full collection and the freeing of every module, which
-    change no file. Any other status (2, 1, 130, 143) ends through ``sys.exit`` as before, so that a writer left
-    open by a failed run is still flushed when the interpreter frees it.
+    Before the command, ``commands.startup.prepare_process`` makes full garbage collections rarer and lets the
+    command draw its figure in a child process, which imports matplotlib while the command trains. After a command
+    that succeeded, everything it wrote is closed, so the process flushes stdout and stderr, runs the ``atexit``
+    handlers (a tensorboardX writer left open, Ray's shutdown, logging) and ends with ``os._exit``, skipping the
+    interpreter's teardown: a full collection and the freeing of every module, which change no file. Any other
+    status (2, 1, 130, 143) ends through ``sys.exit`` as before, so that a writer left open by a failed run is still
+    flushed when the interpreter frees it.
     """
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, FULL_COLLECTION_AFTER)
-    drawing.allow_child()
+    startup.prepare_process()
     status = main(argv)
     if status == 0:
         try:

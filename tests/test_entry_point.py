@@ -8,7 +8,7 @@ import sys
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from amsgrad_repro import cli
+from amsgrad_repro.commands import startup
 from conftest import TESTS, only_run_dir
 
 ROOT = os.path.dirname(TESTS)
@@ -31,7 +31,7 @@ def test_a_run_that_ends_with_os_exit_loses_no_output_and_runs_atexit_handlers(t
             "print('not reached', file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines()[-1] == f"atexit: False {cli.FULL_COLLECTION_AFTER}"
+    assert done.stderr.splitlines()[-1] == f"atexit: False {startup.FULL_COLLECTION_AFTER}"
     run_dir = only_run_dir(tmp_path / "child")
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"run directory: {run_dir}") and len(lines) == 5  # and the table: a header, two rows
