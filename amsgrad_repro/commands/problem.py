@@ -20,13 +20,13 @@ def main(command, settings):
     prints and writes their T = ∞ verdicts instead (``at_infinity``)."""
     if math.isinf(settings.steps):
         return at_infinity.main(command, settings)
+    drawer = drawing.start()  # it imports matplotlib while this process imports numba and trains
     plans = choose_engines(settings.optimizers, settings.hyper(), settings.engine)
     overrides = settings.problem_overrides()
     reference = problem_for(command, settings.seed, settings.seeds, overrides)
     executor = connect(settings.ray)
     run_dir = make_run_dir(settings.logdir, command)
     print(f"run directory: {run_dir} ({engines_line(plans)})")
-    drawer = drawing.start()  # it imports matplotlib while the runs train
     trajectories, failures = train_all(executor, command, plans, settings, run_dir, overrides)
     write_seed_bands(run_dir, reference, trajectories)
     files = ["summary.json", "figure.png"]

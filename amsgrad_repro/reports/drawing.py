@@ -3,9 +3,10 @@
 ``start()``, called before a command trains, returns a drawer; ``drawer.draw(function, *args)`` returns
 ``function(*args)`` once the figure is written. In a process whose entry point allowed it (``allow_child``: the
 command line, whose process draws once and ends) and which has not imported pyplot, the drawer is a ``Child``:
-a fresh interpreter that imports pyplot at once, then waits on its stdin for the pickled function and arguments,
-calls it and sends back the result. The same function on the same data writes the same bytes in either process.
-Everywhere else (tests, library callers, a process that draws many figures) the drawer calls the function here.
+a fresh interpreter that imports pyplot and draws a warm-up figure at once, then waits on its stdin for the pickled
+function and arguments, calls it and sends back the result. The same function on the same data writes the same
+bytes in either process. Everywhere else (tests, library callers, a process that draws many figures) the drawer
+calls the function here.
 
 The child runs in a session of its own, so a Ctrl-C at the terminal reaches only the command, which then draws its
 partial figure as usual. A child that cannot draw (it failed to start, or raised) costs no figure: the drawer draws
@@ -13,8 +14,10 @@ in this process instead, where an error is raised as it would have been.
 """
 
 import gc
+import io
 import os
 import pickle
+import select
 import subprocess
 import sys
 
@@ -71,17 +74,35 @@ class Child:
         return function(*args)
 
 
-def _serve():
-    """The child: imports pyplot, then calls the one pickled (function, args) from stdin and pickles its result to
-    stdout. Ends quietly when stdin closes first (the command stopped before drawing)."""
-    gc.disable()  # one short-lived figure: nothing to collect before the process ends
-    from . import pyplot  # noqa: F401 - the import the child is for
+def _warm_up():
+    """Draws a throwaway figure with what the report figures hold (lines, a legend, mathtext labels, a title,
+    constrained layout, PNG output). A process's first drawing loads the fonts and builds mathtext's parser, which
+    costs about as much as the figure itself; done while the command still trains, it is off its path."""
+    from .pyplot import plt
 
+    fig, ax = plt.subplots(figsize=(2, 2), constrained_layout=True)
+    ax.plot([0, 1], [0, 1], label="warm-up")
+    ax.set_xlabel("iteration $t$")
+    ax.legend()
+    fig.suptitle("warm-up")
+    fig.savefig(io.BytesIO(), format="png", dpi=20)
+    plt.close(fig)
+
+
+def _serve():
+    """The child: imports pyplot and, unless the job is already waiting, draws a warm-up figure; then calls the one
+    pickled (function, args) from stdin and pickles its result to stdout. Ends quietly when stdin closes first (the
+    command stopped before drawing). Ends with ``os._exit``: its files are written and closed by then."""
+    gc.disable()  # one short-lived figure: nothing to collect before the process ends
+    if not select.select([sys.stdin], [], [], 0)[0]:
+        _warm_up()
     try:
         function, args = pickle.load(sys.stdin.buffer)
     except EOFError:
-        return
+        os._exit(0)
     sys.stdout.buffer.write(pickle.dumps(function(*args)))
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
