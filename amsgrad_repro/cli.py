@@ -5,14 +5,19 @@ a bad flag answer at once. A command's module is imported only to run it. Every 
 2 and one line naming the flag (a missing or malformed data file: naming the file); Ctrl-C (SIGINT) and SIGTERM end
 a command with status 130 and 143 after writing a summary marked as interrupted; a run that raised ends it with
 status 1 after the other runs.
+
+``main`` runs a command and returns its status; ``run``, the process's entry point, also ends the process.
 """
 
 import argparse
+import atexit
 import importlib
+import os
 import sys
 from dataclasses import dataclass
 
 from .commands import settings as cs
+from .commands import startup
 from .errors import UsageError
 from .optim import registry
 from .presets import PRESETS, describe
@@ -163,3 +168,29 @@ def main(argv=None):
     except (UsageError, DataError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 2
+
+
+def run(argv=None):
+    """The process's entry point (``python -m amsgrad_repro``): ``main``, then the end of the process.
+
+    Before the command, ``commands.startup.prepare_process`` makes full garbage collections rarer and lets the
+    command draw its figure in a child process, which imports matplotlib while the command trains. After a command
+    that succeeded, everything it wrote is closed, so the process flushes stdout and stderr, runs the ``atexit``
+    handlers (a tensorboardX writer left open, Ray's shutdown, logging) and ends with ``os._exit``, skipping the
+    interpreter's teardown: a full collection and the freeing of every module, which change no file. Any other
+    status (2, 1, 130, 143) ends through ``sys.exit`` as before, so that a writer left open by a failed run is still
+    flushed when the interpreter frees it.
+    """
+    startup.prepare_process()
+    status = main(argv)
+    if status == 0:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # a closed pipe (``| head``): the interpreter's own ending reports it
+            return status
+        atexit._run_exitfuncs()  # the interpreter's own call at exit; the atexit module has no public one
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status

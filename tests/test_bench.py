@@ -170,7 +170,7 @@ def test_start_up_profile_times_every_phase_once_and_restores_what_it_wrapped():
     seconds = startup.profile("stochastic", steps=3000, log_every=100)
     assert set(seconds) == {*startup.IMPORTS, "hyperparameters (optim.groups)", startup.STEPPING, startup.CACHE_LOAD,
                             "TensorBoard scalars", "TensorBoard cards (hparams, table, figure image)",
-                            "summary.json and table", "figure (draw and save)", "rest"}
+                            "summary.json and table", startup.FIGURE, "rest"}
     # The phases are disjoint parts of the run, so what is left of it, on either clock, is not negative; a phase
     # timed twice (one wrapped function inside another) would make it so.
     assert min(seconds["rest"] + seconds[startup.STEPPING]) >= 0

@@ -19,7 +19,9 @@ def start_up(repeats, commands=COMMANDS, run=timing.run_process):
     then in s CPU (user + system, which shared cores inflate less than wall time).
 
     Each repeat runs the bare import and then every command, so that a difference compares runs on the same machine
-    at about the same time; the difference rows are medians of those per-repeat differences.
+    at about the same time; the difference rows are medians of those per-repeat differences. The bare import ends
+    through the interpreter's teardown, which a command that succeeded skips (``cli.run``); the CPU rows include the
+    command's drawing child (``reports.drawing``).
 
     Args:
         repeats: fresh processes per command.

@@ -5,9 +5,10 @@ import math
 import os
 
 from ..cluster.executor import connect
+from ..reports import drawing
 from ..reports.bands import write_seed_bands
 from ..reports.board import describe_trajectories
-from ..reports.figure1 import figure1
+from ..reports.figure1 import Frame, figure1
 from ..reports.summary import problem_record, trajectory_record, write_summary
 from ..reports.table import format_compiles, format_table
 from . import at_infinity
@@ -19,6 +20,7 @@ def main(command, settings):
     prints and writes their T = ∞ verdicts instead (``at_infinity``)."""
     if math.isinf(settings.steps):
         return at_infinity.main(command, settings)
+    drawer = drawing.start()  # it imports matplotlib while this process imports numba and trains
     plans = choose_engines(settings.optimizers, settings.hyper(), settings.engine)
     overrides = settings.problem_overrides()
     reference = problem_for(command, settings.seed, settings.seeds, overrides)
@@ -33,7 +35,7 @@ def main(command, settings):
                   runs=[trajectory_record(tr, reference, run_dir) for tr in trajectories], failed=failures)
     engines = engines_line(plans).split(": ", 1)[1]
     title = f"{command}: lr={settings.lr:g} ({settings.schedule}), betas={settings.betas}, engine={engines}"
-    figure1(reference, trajectories, os.path.join(run_dir, "figure.png"), title)
+    drawer.draw(figure1, Frame.of(reference), trajectories, os.path.join(run_dir, "figure.png"), title)
     table = format_table(reference, trajectories)
     describe_trajectories(run_dir, command, reference, settings, trajectories, {p.spec.name: p.engine for p in plans},
                           table, {"figure": os.path.join(run_dir, "figure.png")})

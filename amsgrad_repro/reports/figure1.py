@@ -1,10 +1,23 @@
 """The paper's Figure 1 for a problem command: R_t/t and x_t against t, as a matplotlib PNG."""
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..runs.trajectory import as_arrays, by_optimizer
 from .png import save_png
-from .pyplot import plt
+
+
+class Frame(NamedTuple):
+    """What ``figure1`` reads of a problem: its optimum x* and its domain F, as plain floats, which pickle without
+    torch (``reports.drawing``)."""
+
+    optimum: float
+    domain: tuple
+
+    @classmethod
+    def of(cls, problem):
+        return cls(float(problem.optimum), tuple(map(float, problem.domain)))
 
 
 def _band(ax, curves, color, name):
@@ -21,11 +34,14 @@ def _band(ax, curves, color, name):
 
 
 def figure1(problem, trajectories, path, title):
-    """Paper-style Figure 1: R_t/t (left) and x_t (right) against t, one line per optimizer.
+    """Paper-style Figure 1: R_t/t (left) and x_t (right) against t, one line per optimizer. ``problem`` is a
+    problem or its ``Frame``.
 
     Up to 10 optimizers share matplotlib's default colours and a legend inside the x_t panel; more get tab20's
     colours and a legend below both panels.
     """
+    from .pyplot import plt  # here, not at import: a command that draws in a child process never imports it
+
     groups = by_optimizer(trajectories)
     many = len(groups) > 10
     fig, (ax_r, ax_x) = plt.subplots(1, 2, figsize=(10, 4.6 + 0.12 * len(groups) if many else 3.8),
