@@ -116,9 +116,10 @@ class Stochastic(LinearProblem):
         if t0 != self._next_t:
             raise ValueError(f"stochastic draws are read in order: expected t0={self._next_t}, got {t0}")
         self._next_t += n
-        while len(self._draws) < n:
-            fresh = torch.rand(BLOCK, generator=self.generator, dtype=torch.float64).numpy()
-            self._draws = np.concatenate([self._draws, fresh])
+        if len(self._draws) < n:  # whole blocks, drawn in order and joined once
+            blocks = -(-(n - len(self._draws)) // BLOCK)
+            fresh = [torch.rand(BLOCK, generator=self.generator, dtype=torch.float64).numpy() for _ in range(blocks)]
+            self._draws = np.concatenate([self._draws, *fresh])
         out, self._draws = self._draws[:n], self._draws[n:]
         return out
 
