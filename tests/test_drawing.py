@@ -44,7 +44,8 @@ def constant_path(path):
     return path
 
 
-def test_a_child_that_cannot_draw_leaves_the_figure_to_this_process(tmp_path):
+def test_a_child_that_cannot_draw_leaves_the_figure_to_this_process(tmp_path, monkeypatch):
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # the Ray fixtures put tests/ there for the whole session
     child = drawing.Child()
     path = str(tmp_path / "figure.txt")
     assert child.draw(constant_path, path) == path
