@@ -67,3 +67,28 @@ def test_the_sqrt_schedule_and_short_repeats_are_refused():
     assert limit.outcome == "undecided" and "α/√t" in limit.reason
     with pytest.raises(ValueError, match="K = 2"):
         batched_limits.online_limits(registry.get("adam"), PAPER, online([11], [30.0], [1.0]), K=2)
+
+
+def test_the_stochastic_drift_of_torch_adam_matches_the_fused_engines():
+    # mean coefficients 0.01, 0.11, 1.01 at p = 1/100: Adam drifts up on the first two, down on the third
+    candidates = families.Candidates.at("stochastic", np.full(3, 100.0), [100.0, 110.0, 200.0], np.ones(3))
+    found = batched_limits.stochastic_limits(registry.get("adam"), PAPER, candidates, steps=1 << 16, blocks=16)
+    spec = registry.get("adam")
+    want = limits.stochastic_limits(spec, fused.hyperparameters(spec, PAPER), candidates, steps=1 << 16, blocks=16)
+    assert [limit.outcome for limit in found] == [limit.outcome for limit in want] == [
+        "breaks", "breaks", "converges"]
+    for got, expected in zip(found, want):
+        assert got.certificate["kind"] == "drift-interval" and got.certificate["burn_in"] == 3725
+        # the same draws and float32 moments; x restarts at 0 at other steps than the fused walk's, so the
+        # float32 rounding of x differs: ~1e-4 relative over the 2^16 steps
+        assert got.push == pytest.approx(expected.push, rel=1e-4)
+    (reads,) = batched_limits.stochastic_limits(registry.get("adamw"), PAPER, candidates.take([0]), steps=1024,
+                                                blocks=4)
+    assert reads.outcome == "undecided" and "reads x" in reads.reason
+
+
+def test_evaluate_gives_a_limit_outcome_ranked_by_severity():
+    outcome = batched_limits.evaluate(registry.get("sgd-momentum"), PAPER, online([11, 101], [30.0, 101.0],
+                                                                                    [1.0, 10.0]))
+    assert [limit.outcome for limit in outcome.limits] == ["converges", "breaks"]
+    assert outcome.badness[1] > outcome.badness[0]

@@ -42,6 +42,7 @@ class _Runs:
         self.optimizer = spec.build([self.x], hyper)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, sqrt_decay) if schedule == "sqrt" else None
         self.loss_sum = torch.zeros(len(candidates), dtype=torch.float64)  # Σ a_k·x_k, in step order as the kernels
+        self.domain = (-1.0, 1.0)  # F; None: the whole line (``engines.batched_limits`` measures drift there)
         self.t = 0
 
     def elements(self):
@@ -66,7 +67,8 @@ class _Runs:
             self.optimizer.step()
             if self.scheduler is not None:
                 self.scheduler.step()
-            self.x.clamp_(-1.0, 1.0)  # Π_F after the step, as experiment.project_onto_domain
+            if self.domain is not None:
+                self.x.clamp_(*self.domain)  # Π_F after the step, as experiment.project_onto_domain
             if after_step is not None:
                 after_step(k)
         self.t += n

@@ -34,7 +34,8 @@ from ..runs.outcome import LimitOutcome
 from ..runs.verdict import limit_outcome
 from .batched import BLOCK, _one_thread, _Runs
 from .fused import chunks
-from .limits import SEARCH_DRIFT_STEPS, Limit, _check, _one_from, _regression_estimate, undecided
+from .limits import (CONFIDENCE, SEARCH_DRIFT_STEPS, SETTLE, Limit, _check, _half_ulps, _one_from,
+                     _regression_estimate, undecided)
 
 MAX_STEPS = 1 << 20  # online: the steps after which a candidate without a certificate is undecided
 REPEATS = 3  # K: consecutive periods over which the state must repeat
@@ -50,27 +51,24 @@ def _bits(tensor):
 
 
 def burn_in(optimizer):
-    """Steps until every β of ``optimizer``'s param groups (keys ``beta*``, ``betas``, ``momentum``, ``alpha``,
-    ``rho``) has 1.0 − β^t == 1.0 in float64; 0 when it holds none."""
-    betas = []
-    for group in optimizer.param_groups:
-        for key, value in group.items():
-            if key.startswith("beta") or key in ("momentum", "alpha", "rho"):
-                betas += [v for v in np.ravel(value) if isinstance(v, (int, float, np.floating)) and 0 < v < 1]
-    return max([0] + [_one_from(float(beta)) for beta in betas])
+    """Steps until every β of ``optimizer``'s param groups (``_betas``) has 1.0 − β^t == 1.0 in float64; 0 when
+    it holds none."""
+    return max([0] + [_one_from(beta) for beta in _betas(optimizer)])
 
 
 @torch.no_grad()
-def reads_x(spec, hyper, runs, gradient):
-    """Whether the update of ``runs``' optimizer, from its present state, depends on x: one step with
-    ``gradient`` (R,) from x and from x moved ``SPREAD`` towards 0, both in float64 (the state copied into a float64
-    optimizer), compared element by element; equal to float64 rounding (2 ulps of 1 per run) means it does not."""
+def reads_x(spec, hyper, runs):
+    """Whether the update of ``runs``' optimizer, from its present state, depends on x: one step with the common
+    gradient −s from x and from x moved ``SPREAD`` towards 0, both in float64 (the state copied into a float64
+    optimizer), compared element by element; equal to float64 rounding (2 ulps of 1 per run) means it does not.
+    The runs themselves are not touched (a stochastic run's draws are read in order)."""
     state = runs.optimizer.state_dict()
+    gradient = torch.from_numpy(-runs.candidates.scale)
     start = runs.x.detach().double()
     moves = []
     for x in (start, torch.where(start > 0, start - SPREAD, start + SPREAD)):
         probe = x.clone().requires_grad_(True)
-        probe.grad = gradient.double().clone()
+        probe.grad = gradient.clone()
         optimizer = spec.build([probe], hyper)
         optimizer.load_state_dict(copy.deepcopy(state))  # floating state is cast to the probe's float64
         optimizer.step()
@@ -139,8 +137,7 @@ def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_s
                 candidates)
         for _, n in chunks(max(start - 1, 0), BLOCK):
             runs.advance(n)
-        gradient = torch.from_numpy(candidates.family.coefficients(candidates, runs.stream, runs.t + 1, 1)[0])
-        x_dependent = reads_x(spec, hyper, runs, gradient)
+        x_dependent = reads_x(spec, hyper, runs)
         watch, history = _Boundaries(runs, period, K), []
         tail, regret = np.full(len(candidates), np.nan), np.full(len(candidates), np.nan)
         while not watch.certified.all() and runs.t < max_steps:
@@ -174,3 +171,77 @@ def _period_means(history, end, period, runs, tail, regret):
         steps = slice(end[r] - period[r] + 1 - first, end[r] + 1 - first)
         x, coef = xs[steps, r].astype(np.float64), a[steps, r].astype(np.float64)
         tail[r], regret[r] = x.mean(), (coef * x).mean() + coef.mean()
+
+
+def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH_DRIFT_STEPS, blocks=32):
+    """One ``engines.limits.Limit`` per stochastic candidate, from the drift of x per step, as
+    ``engines.limits.stochastic_limits`` measures it, for a class whose update does not read x (``reads_x``).
+
+    After the burn-in (``burn_in``, and SETTLE/(1 − β) for the largest β), the run goes on on the whole line (no
+    clamp), x set back to 0 every ``batched.BLOCK`` steps (the update does not read x; this keeps its float32
+    rounding small), for ``steps`` steps in ``blocks`` blocks. The blocks' drifts, regressed on their shares of rare
+    steps, give the drift and its ``CONFIDENCE`` interval, widened by the float32 rounding of the walk.
+
+    Args:
+        spec, hyper: as for ``online_limits``.
+        candidates: ``families.Candidates`` of the stochastic family, each with x* = −1.
+        schedule: "constant"; under "sqrt" every candidate is undecided.
+    """
+    _check(candidates, families.STOCHASTIC)
+    if schedule == "sqrt":
+        return [undecided(SQRT_REASON)] * len(candidates)
+    runs, length = _Runs(spec, hyper, candidates, schedule), steps // blocks
+    with _one_thread():
+        runs.advance(1)
+        start = burn_in(runs.optimizer)
+        start = int(math.ceil(max([start] + [SETTLE / (1.0 - beta) for beta in _betas(runs.optimizer)])))
+        for _, n in chunks(max(start - 1, 0), BLOCK):
+            runs.advance(n)
+        if reads_x(spec, hyper, runs):
+            return [undecided(f"{spec.name} reads x: x is not a walk of its own")] * len(candidates)
+        runs.domain = None
+        drift, bound, rare = (np.zeros((blocks, len(candidates))) for _ in range(3))
+        for b in range(blocks):
+            for _, n in chunks(length, BLOCK):
+                runs.x.data.zero_()
+                a, xs = runs.advance(n)
+                path = np.concatenate([xs, runs.x.detach().numpy()[None]]).T
+                drift[b] += path[:, -1]
+                bound[b] += _half_ulps(path)
+                rare[b] += (a > 0).sum(axis=0)  # the rare coefficient s·C is the positive one
+    mean, half = _regression_estimate(drift / length, rare / length, candidates.p)
+    bound = bound.max(axis=0) / length
+    low, high = mean - half - bound, mean + half + bound
+    limits = []
+    for r in range(len(candidates)):
+        certificate = {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks, "burn_in": start,
+                       "interval": (float(low[r]), float(high[r])), "rounding": float(bound[r]),
+                       "x_dependent": False}
+        if low[r] > 0:
+            limits.append(Limit("breaks", math.nan, math.nan, float(mean[r]), math.inf, certificate))
+        elif high[r] < 0:
+            limits.append(Limit("converges", math.nan, math.nan, float(mean[r]), 2.0 / -mean[r], certificate))
+        else:
+            limits.append(Limit("undecided", math.nan, math.nan, float(mean[r]), math.nan, certificate,
+                                f"the {CONFIDENCE:.0%} interval of the drift holds 0"))
+    return limits
+
+
+def _betas(optimizer):
+    """Every β in (0, 1) of ``optimizer``'s param groups (keys ``beta*``, ``betas``, ``momentum``, ``alpha``,
+    ``rho``)."""
+    found = []
+    for group in optimizer.param_groups:
+        for key, value in group.items():
+            if key.startswith("beta") or key in ("momentum", "alpha", "rho"):
+                found += [float(v) for v in np.ravel(value) if isinstance(v, (int, float, np.floating)) and 0 < v < 1]
+    return found
+
+
+def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None):
+    """The T = ∞ counterpart of ``batched.evaluate`` for the break search, parallel to ``engines.limits.evaluate``:
+    a ``runs.outcome.LimitOutcome`` of ``candidates`` (``online_limits``, or ``stochastic_limits`` over
+    ``engines.limits.SEARCH_DRIFT_STEPS``). ``steps`` is taken for the engines' common signature; there is no T."""
+    if candidates.family.random:
+        return LimitOutcome(stochastic_limits(spec, hyper, candidates, schedule))
+    return LimitOutcome(online_limits(spec, hyper, candidates, schedule, progress=progress))
