@@ -34,8 +34,17 @@ from ..runs.outcome import LimitOutcome
 from ..runs.verdict import limit_outcome
 from .batched import BLOCK, _one_thread, _Runs
 from .fused import chunks
-from .limits import (CONFIDENCE, SEARCH_DRIFT_STEPS, SETTLE, Limit, _check, _half_ulps, _one_from,
-                     _regression_estimate, undecided)
+from .limits import (
+    CONFIDENCE,
+    SEARCH_DRIFT_STEPS,
+    SETTLE,
+    Limit,
+    _check,
+    _half_ulps,
+    _one_from,
+    _regression_estimate,
+    undecided,
+)
 
 MAX_STEPS = 1 << 20  # online: the steps after which a candidate without a certificate is undecided
 REPEATS = 3  # K: consecutive periods over which the state must repeat
@@ -194,7 +203,7 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
     with _one_thread():
         runs.advance(1)
         start = burn_in(runs.optimizer)
-        start = int(math.ceil(max([start] + [SETTLE / (1.0 - beta) for beta in _betas(runs.optimizer)])))
+        start = math.ceil(max([start] + [SETTLE / (1.0 - beta) for beta in _betas(runs.optimizer)]))
         for _, n in chunks(max(start - 1, 0), BLOCK):
             runs.advance(n)
         if reads_x(spec, hyper, runs):
