@@ -42,11 +42,21 @@ class _Runs:
         self.optimizer = spec.build([self.x], hyper)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, sqrt_decay) if schedule == "sqrt" else None
         self.loss_sum = torch.zeros(len(candidates), dtype=torch.float64)  # Σ a_k·x_k, in step order as the kernels
+        self.domain = (-1.0, 1.0)  # F; None: the whole line (``engines.batched_limits`` measures drift there)
         self.t = 0
 
+    def elements(self):
+        """x and every optimizer state tensor with one element per run, in a fixed order (the state's keys sorted);
+        state shared by all runs (a scalar ``step`` tensor, say) is left out."""
+        state = self.optimizer.state.get(self.x, {})
+        return [self.x] + [state[key] for key in sorted(state)
+                           if torch.is_tensor(state[key]) and state[key].shape == self.x.shape]
+
     @torch.no_grad()
-    def advance(self, n):
-        """Steps t = self.t + 1 .. self.t + n; returns (a_t, x_t) of those steps as (n, R) float32 arrays."""
+    def advance(self, n, after_step=None):
+        """Steps t = self.t + 1 .. self.t + n; returns (a_t, x_t) of those steps as (n, R) float32 arrays.
+
+        ``after_step(k)``, if given, is called after step self.t + k + 1 (k = 0 .. n − 1), once x is clamped."""
         a = self.candidates.family.coefficients(self.candidates, self.stream, self.t + 1, n)
         a_torch = torch.from_numpy(a)
         xs = torch.empty(n, len(self.x))
@@ -57,7 +67,10 @@ class _Runs:
             self.optimizer.step()
             if self.scheduler is not None:
                 self.scheduler.step()
-            self.x.clamp_(-1.0, 1.0)  # Π_F after the step, as experiment.project_onto_domain
+            if self.domain is not None:
+                self.x.clamp_(*self.domain)  # Π_F after the step, as experiment.project_onto_domain
+            if after_step is not None:
+                after_step(k)
         self.t += n
         return a, xs.numpy()
 

@@ -1,0 +1,94 @@
+"""T = ∞ verdicts of the batched torch engine (``engines.batched_limits``): the same outcomes and limits as the fused
+engine's, for a registry name and for a class given by import path; x-dependence; undecided candidates."""
+
+import math
+
+import numpy as np
+import pytest
+
+from amsgrad_repro import families
+from amsgrad_repro.engines import batched_limits, fused, limits
+from amsgrad_repro.optim import registry
+from amsgrad_repro.optim.registry import Hyper
+
+PAPER = Hyper(lr=1e-3, beta1=0.9, beta2=0.99)
+
+
+def online(P, C, scale):
+    return families.Candidates.at("online", np.asarray(P, np.float64), np.asarray(C, np.float64),
+                                  np.asarray(scale, np.float64))
+
+
+def fused_limits(candidates):
+    spec = registry.get("adam")
+    return limits.online_limits(spec, fused.hyperparameters(spec, PAPER), candidates)
+
+
+@pytest.mark.parametrize("name, hyper", [
+    ("adam", PAPER),
+    ("torch.optim:Adam", Hyper(lr=1e-3, extra=(("betas", (0.9, 0.99)),))),  # a class path reads only lr and extra
+])
+def test_the_verdicts_of_torch_adam_equal_the_fused_engines(name, hyper):
+    # the paper's problem (stuck at +1), then three that converge
+    candidates = online([101, 101, 11, 40], [101.0, 150.0, 30.0, 45.0], [10.0, 1.0, 1.0, 1.0])
+    found = batched_limits.online_limits(registry.get(name), hyper, candidates)
+    want = fused_limits(candidates)
+    assert [limit.outcome for limit in found] == [limit.outcome for limit in want] == [
+        "stuck", "converges", "converges", "converges"]
+    for got, expected in zip(found, want):
+        assert got.certificate["kind"] == "periodic-K" and got.certificate["k"] == 3
+        assert got.certificate["x_dependent"] is False
+        # the batched run is the fused kernel's arithmetic in torch: the same float32 orbit
+        assert got.tail_x == pytest.approx(expected.tail_x, abs=1e-4)
+        assert got.average_regret == pytest.approx(expected.average_regret, abs=1e-4)
+    assert found[0].tail_x > 0.99 and found[0].average_regret > 20 / 101
+
+
+def test_weight_decay_is_detected_as_reading_x():
+    candidates = online([11], [30.0], [1.0])
+    (adamw,) = batched_limits.online_limits(registry.get("torch.optim:AdamW"), Hyper(lr=1e-3), candidates)
+    (adam,) = batched_limits.online_limits(registry.get("torch.optim:Adam"), Hyper(lr=1e-3), candidates)
+    assert adamw.certificate["x_dependent"] is True and adam.certificate["x_dependent"] is False
+    assert adamw.outcome == adam.outcome == "converges"
+
+
+def test_a_candidate_that_cannot_settle_in_time_is_undecided_with_a_reason():
+    candidates = online([101, 11], [101.0, 30.0], [10.0, 1.0])
+    found = batched_limits.online_limits(registry.get("adam"), PAPER, candidates, max_steps=5000)
+    for limit, period in zip(found, (101, 11)):
+        assert limit.outcome == "undecided" and limit.certificate == {} and math.isnan(limit.tail_x)
+        assert f"3 consecutive periods of {period} steps within 5000 steps" in limit.reason
+    (short,) = batched_limits.online_limits(registry.get("adam"), PAPER, candidates.take([0]), max_steps=3800)
+    assert short.outcome == "undecided" and "burn-in (3725 steps)" in short.reason  # β2 = 0.99: 1 − β2^t = 1.0
+
+
+def test_the_sqrt_schedule_and_short_repeats_are_refused():
+    (limit,) = batched_limits.online_limits(registry.get("adam"), PAPER, online([11], [30.0], [1.0]), "sqrt")
+    assert limit.outcome == "undecided" and "α/√t" in limit.reason
+    with pytest.raises(ValueError, match="K = 2"):
+        batched_limits.online_limits(registry.get("adam"), PAPER, online([11], [30.0], [1.0]), K=2)
+
+
+def test_the_stochastic_drift_of_torch_adam_matches_the_fused_engines():
+    # mean coefficients 0.01, 0.11, 1.01 at p = 1/100: Adam drifts up on the first two, down on the third
+    candidates = families.Candidates.at("stochastic", np.full(3, 100.0), [100.0, 110.0, 200.0], np.ones(3))
+    found = batched_limits.stochastic_limits(registry.get("adam"), PAPER, candidates, steps=1 << 16, blocks=16)
+    spec = registry.get("adam")
+    want = limits.stochastic_limits(spec, fused.hyperparameters(spec, PAPER), candidates, steps=1 << 16, blocks=16)
+    assert [limit.outcome for limit in found] == [limit.outcome for limit in want] == [
+        "breaks", "breaks", "converges"]
+    for got, expected in zip(found, want):
+        assert got.certificate["kind"] == "drift-interval" and got.certificate["burn_in"] == 3725
+        # the same draws and float32 moments; x restarts at 0 at other steps than the fused walk's, so the
+        # float32 rounding of x differs: ~1e-4 relative over the 2^16 steps
+        assert got.push == pytest.approx(expected.push, rel=1e-4)
+    (reads,) = batched_limits.stochastic_limits(registry.get("adamw"), PAPER, candidates.take([0]), steps=1024,
+                                                blocks=4)
+    assert reads.outcome == "undecided" and "reads x" in reads.reason
+
+
+def test_evaluate_gives_a_limit_outcome_ranked_by_severity():
+    outcome = batched_limits.evaluate(registry.get("sgd-momentum"), PAPER, online([11, 101], [30.0, 101.0],
+                                                                                    [1.0, 10.0]))
+    assert [limit.outcome for limit in outcome.limits] == ["converges", "breaks"]
+    assert outcome.badness[1] > outcome.badness[0]
