@@ -8,7 +8,7 @@ certificate is weaker than the fused engine's (``engines.limits``), which knows 
   period boundaries (t ≡ 0 mod P_r) its full state, x and its element of every per-element optimizer state tensor,
   is compared bit for bit with the state at its previous boundary. State shared by all elements (torch's scalar
   ``step`` tensor) is not compared: the burn-in lasts until every β the param groups hold has β^t < 2^−54, so that
-  bias corrections 1 − β^t computed in float64 from that counter are 1.0 (``engines.limits._one_from``); a class
+  bias corrections 1 − β^t computed in float64 from that counter are 1.0 (``engines.limits.one_from``); a class
   whose update still reads t after that (AdaBound, RAdam's rectifier when it has not settled) can fake a repeat
   of K periods that later ends. Once the state has repeated over K ≥ 3 consecutive periods, the run is taken to
   repeat for ever: the limit tail x is the mean of x_t over its last period, and R_T/T the period's mean of
@@ -35,14 +35,14 @@ from ..runs.verdict import limit_outcome
 from .batched import BLOCK, _one_thread, _Runs
 from .fused import chunks
 from .limits import (
-    CONFIDENCE,
     SEARCH_DRIFT_STEPS,
     SETTLE,
     Limit,
-    _check,
-    _half_ulps,
-    _one_from,
-    _regression_estimate,
+    check_candidates,
+    drift_limit,
+    half_ulps,
+    one_from,
+    regression_estimate,
     undecided,
 )
 
@@ -62,7 +62,7 @@ def _bits(tensor):
 def burn_in(optimizer):
     """Steps until every β of ``optimizer``'s param groups (``_betas``) has 1.0 − β^t == 1.0 in float64; 0 when
     it holds none."""
-    return max([0] + [_one_from(beta) for beta in _betas(optimizer)])
+    return max([0] + [one_from(beta) for beta in _betas(optimizer)])
 
 
 @torch.no_grad()
@@ -132,7 +132,7 @@ def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_s
         max_steps: a candidate without a certificate by then is undecided.
         progress: called as ``progress(steps_done, max_steps)`` after every block.
     """
-    _check(candidates, families.ONLINE)
+    check_candidates(candidates, families.ONLINE)
     if K < 3:
         raise ValueError(f"K = {K}: a periodic-K certificate takes K >= 3 repeated periods")
     if schedule == "sqrt":
@@ -196,7 +196,7 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
         candidates: ``families.Candidates`` of the stochastic family, each with x* = −1.
         schedule: "constant"; under "sqrt" every candidate is undecided.
     """
-    _check(candidates, families.STOCHASTIC)
+    check_candidates(candidates, families.STOCHASTIC)
     if schedule == "sqrt":
         return [undecided(SQRT_REASON)] * len(candidates)
     runs, length = _Runs(spec, hyper, candidates, schedule), steps // blocks
@@ -216,24 +216,14 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
                 a, xs = runs.advance(n)
                 path = np.concatenate([xs, runs.x.detach().numpy()[None]]).T
                 drift[b] += path[:, -1]
-                bound[b] += _half_ulps(path)
+                bound[b] += half_ulps(path)
                 rare[b] += (a > 0).sum(axis=0)  # the rare coefficient s·C is the positive one
-    mean, half = _regression_estimate(drift / length, rare / length, candidates.p)
+    mean, half = regression_estimate(drift / length, rare / length, candidates.p)
     bound = bound.max(axis=0) / length
     low, high = mean - half - bound, mean + half + bound
-    limits = []
-    for r in range(len(candidates)):
-        certificate = {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks, "burn_in": start,
-                       "interval": (float(low[r]), float(high[r])), "rounding": float(bound[r]),
-                       "x_dependent": False}
-        if low[r] > 0:
-            limits.append(Limit("breaks", math.nan, math.nan, float(mean[r]), math.inf, certificate))
-        elif high[r] < 0:
-            limits.append(Limit("converges", math.nan, math.nan, float(mean[r]), 2.0 / -mean[r], certificate))
-        else:
-            limits.append(Limit("undecided", math.nan, math.nan, float(mean[r]), math.nan, certificate,
-                                f"the {CONFIDENCE:.0%} interval of the drift holds 0"))
-    return limits
+    return [drift_limit(mean[r], low[r], high[r], {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks,
+                                                   "burn_in": start, "rounding": float(bound[r]), "x_dependent": False})
+            for r in range(len(candidates))]
 
 
 def _betas(optimizer):

@@ -70,11 +70,11 @@ def settled_from(kernel, row):
     start = 1
     for name in kernel.bias:
         if name is not None:
-            start = max(start, min(_one_from(row[name]), kernel.step_limit))
+            start = max(start, min(one_from(row[name]), kernel.step_limit))
     return start
 
 
-def _one_from(beta):
+def one_from(beta):
     """The least t with 1.0 − β^t == 1.0 in float64."""
     if beta <= 0.0:
         return 1
@@ -95,7 +95,7 @@ def _rows(spec, rows, runs):
     return rows
 
 
-def _check(candidates, family):
+def check_candidates(candidates, family):
     if candidates.family is not family:
         raise ValueError(f"these are {candidates.family.name} candidates; expected {family.name}")
     if np.any(candidates.mean <= 0):
@@ -123,7 +123,7 @@ def online_limits(spec, rows, candidates, schedule="constant", max_steps=MAX_STE
             (periodic-state).
     """
     rows = _rows(spec, rows, len(candidates))
-    _check(candidates, families.ONLINE)
+    check_candidates(candidates, families.ONLINE)
     if "t" in spec.kernel.also_reads:
         return [undecided(f"the {spec.kernel.name} kernel reads t: its update map never repeats")] * len(candidates)
     limits = [None] * len(candidates)
@@ -233,11 +233,11 @@ def _pushes(batch, period, k, runs):
             step = np.abs(np.diff(path.astype(np.float64), axis=1)).astype(np.float32)
             inside = (np.spacing(np.float32(1) + step) / 2 + np.spacing(step)).sum(axis=1, dtype=np.float64)
             c += np.where(use, path[:, -1].astype(np.float64), 0.0)
-            bound += np.where(use, _half_ulps(path) + inside, 0.0)
+            bound += np.where(use, half_ulps(path) + inside, 0.0)
     return c / np.maximum(k, 1), bound / np.maximum(k, 1)
 
 
-def _half_ulps(path):
+def half_ulps(path):
     """(R,) float64: Σ_t half an ulp of the larger of |x_t|, |x_{t+1}| along float32 paths (R, n + 1), a bound on
     the rounding of x_{t+1} = x_t − u_t (the ulp at a power of two is the one above it)."""
     return (np.spacing(np.maximum(np.abs(path[:, :-1]), np.abs(path[:, 1:]))) / 2).sum(axis=1, dtype=np.float64)
@@ -273,7 +273,7 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
         walk: x restarts at 0 every ``walk`` steps, which keeps its float32 rounding small.
     """
     rows = _rows(spec, rows, len(candidates))
-    _check(candidates, families.STOCHASTIC)
+    check_candidates(candidates, families.STOCHASTIC)
     kernel, runs = spec.kernel, len(candidates)
     if kernel.also_reads:
         return [undecided(f"the {kernel.name} kernel reads {' and '.join(kernel.also_reads)}: x is not a walk of "
@@ -291,28 +291,29 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
         for _, m in fused.chunks(length, walk):
             path = batch.walk(m)
             drift[b] += path[:, -1]
-            bound[b] += _half_ulps(path)
+            bound[b] += half_ulps(path)
         rare[b] = (batch.runs.coef - coef - length * small) / (big - small)  # Σ a_t = N·big + (L − N)·small
-    mean, half = _regression_estimate(drift / length, rare / length, candidates.p)
+    mean, half = regression_estimate(drift / length, rare / length, candidates.p)
     bound = bound.max(axis=0) / length
     low, high = mean - half - bound, mean + half + bound
-    limits = []
-    for r in range(runs):
-        certificate = {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks, "burn_in": burn_in,
-                       "interval": (float(low[r]), float(high[r])), "rounding": float(bound[r])}
-        if low[r] > 0:
-            outcome, steps_to = "breaks", math.inf
-        elif high[r] < 0:
-            outcome, steps_to = "converges", (2.0 / -mean[r] if schedule != "sqrt" else mean[r] ** -2)
-        else:
-            limits.append(Limit("undecided", math.nan, math.nan, float(mean[r]), math.nan, certificate,
-                                f"the {CONFIDENCE:.0%} interval of the drift holds 0"))
-            continue
-        limits.append(Limit(outcome, math.nan, math.nan, float(mean[r]), steps_to, certificate))
-    return limits
+    return [drift_limit(mean[r], low[r], high[r], {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks,
+                                                   "burn_in": burn_in, "rounding": float(bound[r])},
+                        schedule == "sqrt") for r in range(runs)]
 
 
-def _regression_estimate(drift, share, p):
+def drift_limit(mean, low, high, certificate, sqrt=False):
+    """The ``Limit`` of a drift ``mean`` per step with its interval [low, high]: breaks when the interval lies above
+    0, converges when below (from +1 to x* in 2/|drift| steps, 1/drift² under α/√t), else undecided."""
+    certificate = {**certificate, "interval": (float(low), float(high))}
+    if low > 0:
+        return Limit("breaks", math.nan, math.nan, float(mean), math.inf, certificate)
+    if high < 0:
+        return Limit("converges", math.nan, math.nan, float(mean), mean**-2 if sqrt else 2.0 / -mean, certificate)
+    return Limit("undecided", math.nan, math.nan, float(mean), math.nan, certificate,
+                 f"the {CONFIDENCE:.0%} interval of the drift holds 0")
+
+
+def regression_estimate(drift, share, p):
     """(mean, half-width), each (R,): the drift per step at the share p of rare steps, from B blocks' drifts and
     shares of rare steps, (B, R) each, with its ``CONFIDENCE`` interval.
 
