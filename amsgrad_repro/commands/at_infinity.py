@@ -1,8 +1,8 @@
 """A problem command with ``--steps inf``: each optimizer's T = ∞ verdict on the problem (``engines.limits``),
 with its certificate, without running T steps.
 
-The verdicts come from the fused kernels: an optimizer that has none for its options is recorded as undecided, with
-that reason. Output, in a fresh ``<logdir>/<problem>-inf-<stamp>/``: ``summary.json`` (settings, the problem, and
+The verdicts come from the fused kernels, or for an optimizer without one for its options from its real class on the
+batched torch engine (``engines.batched_limits``: a weaker certificate, ``periodic-K``, on the online family). Output, in a fresh ``<logdir>/<problem>-inf-<stamp>/``: ``summary.json`` (settings, the problem, and
 per optimizer its ``limit``); stdout: one line per optimizer.
 """
 
@@ -11,12 +11,13 @@ from ..families import Candidates, of
 from ..reports.break_lines import describe
 from ..reports.limit_text import limit_line, limit_record
 from ..reports.summary import problem_record, write_summary
+from .break_setup import used_betas
 from .orchestration import choose_engines, finish, make_run_dir, problem_for
 
 
 def main(command, settings):
     """Writes and prints the T = ∞ verdict of every optimizer on the ``command`` problem; returns the exit status."""
-    from ..engines import limits
+    from ..engines import batched_limits, limits
 
     reference = problem_for(command, settings.seed, 1, settings.problem_overrides())
     family = of(reference)
@@ -27,17 +28,18 @@ def main(command, settings):
     candidate = Candidates.at(family, family.rarity([value]), [reference.C], [reference.scale], settings.seed)
     plans = choose_engines(settings.optimizers, settings.hyper(), "auto")
     run_dir = make_run_dir(settings.logdir, f"{command}-inf")
-    print(f"run directory: {run_dir} (T = ∞ verdicts from the fused kernels)")
-    find = limits.stochastic_limits if family.random else limits.online_limits
+    engines = ", ".join(f"{p.spec.name} {'fused' if p.engine == 'fused' else 'batched torch'}" for p in plans)
+    print(f"run directory: {run_dir} (T = ∞ verdicts; engines: {engines})")
     runs = []
     for plan in plans:
-        label = describe(plan.spec, settings)
-        if plan.engine != "fused":
-            limit = limits.undecided(f"{plan.spec.name} has no fused kernel for these options, and T = ∞ verdicts "
-                                     f"come from the fused kernels")
+        if plan.engine == "fused":
+            engine, settings_for = (limits, plan.kernel)
         else:
-            (limit,) = find(plan.spec, plan.kernel, candidate, settings.schedule)
-        print(limit_line(label, limit))
-        runs.append({"optimizer": plan.spec.name, "limit": limit_record(limit)})
+            engine, settings_for = (batched_limits, settings.hyper())
+        find = engine.stochastic_limits if family.random else engine.online_limits
+        (limit,) = find(plan.spec, settings_for, candidate, settings.schedule)
+        print(limit_line(describe(plan.spec, settings, used_betas(plan.spec, settings.hyper())), limit))
+        runs.append({"optimizer": plan.spec.name, "engine": "fused" if plan.engine == "fused" else "batched",
+                     "limit": limit_record(limit)})
     write_summary(run_dir, command, settings, ["summary.json"], problem=problem_record(reference), runs=runs)
     return finish(run_dir, settings.logdir, ["summary.json"], tensorboard=False)

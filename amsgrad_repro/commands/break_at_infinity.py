@@ -1,7 +1,8 @@
 """``python -m amsgrad_repro break --steps inf``: the break search judged at T = ∞ (``engines.limits``).
 
 Every candidate gets its T = ∞ verdict with a certificate instead of a tail x at a finite T, so a slow, convergent
-optimizer is told from a stuck one. The search space no longer depends on T: P (or 1/p) runs from 2 to
+optimizer is told from a stuck one: from the fused kernels (``engines.limits``), or for a class without one from
+the class itself on the batched torch engine (``engines.batched_limits``, after the coordinate-wise check). The search space no longer depends on T: P (or 1/p) runs from 2 to
 ``--max-period``, and the refinement rounds keep to a grid of periods, so that candidates with one P share one batch.
 Candidates are ranked by the outcome (stuck, breaks, misses, undecided, converges), then by the push per step.
 
@@ -25,7 +26,7 @@ from ..reports.limit_text import limit_line
 from ..reports.summary import write_summary
 from ..runs.verdict import BREAKS_AT, LIMIT_SEVERITY
 from .break_rounds import run_rounds
-from .break_setup import check_settings, engine_for, used_betas
+from .break_setup import check_batchable, check_settings, engine_for, used_betas
 from .limit_table import LimitTable
 from .orchestration import finish, make_run_dir
 from .replay import replay_line, replay_worst
@@ -33,26 +34,29 @@ from .search import RATIO_MAX, Budget, Search, Space
 
 SHOWN = 5  # the worst candidates printed
 BUDGET = Budget(rarity_levels=4 * (Budget().rarity - 1) + 1)  # refinement on a 4x finer grid of periods
+MAX_PERIOD = {"fused": 10**6, "batched": 10**3}  # --max-period by default: a torch step of the whole batch costs
+# tens of µs, and a certificate needs the burn-in and K periods of every candidate
 
 
 def main(command, settings):
     """Runs the T = ∞ search, writes its outputs, replays the worst candidate; returns the exit status."""
-    from ..engines import limits
+    from ..engines import batched_limits, limits
 
     if settings.confirm != "auto":
         raise UsageError("argument --confirm: a T = ∞ verdict is not a snapshot to confirm at a longer T; "
                          "leave --confirm out with --steps inf")
-    space = Space(settings.family, math.inf, settings.margin, settings.scale, settings.seed, settings.max_period)
-    check_settings(settings, space)
     spec, engine, _ = engine_for(settings)
-    if engine != "fused":
-        raise UsageError(f"argument --steps: inf needs a fused kernel for the optimizer's options, and {spec.name} "
-                         f"has none; search it at a finite T (--steps T) on the batched torch engine")
+    largest = settings.max_period or MAX_PERIOD[engine]
+    space = Space(settings.family, math.inf, settings.margin, settings.scale, settings.seed, largest)
+    check_settings(settings, space)
     search = Search(space, BUDGET, settings.seed)
     coarse = search.propose()
+    if engine == "batched":
+        check_batchable(spec, settings, coarse)
+    evaluate = limits.evaluate if engine == "fused" else batched_limits.evaluate
     run_dir = make_run_dir(settings.logdir, f"break-{spec.name.replace(':', '.')}-{space.family.name}-inf")
-    print(f"run directory: {run_dir} (T = ∞ verdicts from the fused kernels)")
-    rounds = run_rounds(search, coarse, limits.evaluate, spec, settings, connect(settings.ray))
+    print(f"run directory: {run_dir} (T = ∞ verdicts, engine: {engine})")
+    rounds = run_rounds(search, coarse, evaluate, spec, settings, connect(settings.ray))
     if not rounds:
         write_summary(run_dir, command, settings, ["summary.json"], engine=engine, candidates=0)
         return finish(run_dir, settings.logdir, ["summary.json"], tensorboard=False)

@@ -70,7 +70,8 @@ class LimitTable:
         for rank, i in enumerate(self.order[:k], start=1):
             limit = self.limits.limits[i]
             lines.append(f"{rank:>2} {self.family.show(values[i]):>10} {self.candidate(i).C[0]:>12.6g} "
-                         f"{self.mean[i]:>9.4g} {limit.outcome:>10} {limit.push:>+10.3g} "
+                         f"{self.mean[i]:>9.4g} {limit.outcome:>10} "
+                         f"{f'{limit.push:+.3g}' if np.isfinite(limit.push) else '-':>10} "
                          f"{f'{limit.tail_x:+.4f}' if np.isfinite(limit.tail_x) else '-':>8} "
                          f"{limit.certificate.get('kind', '-'):>15}")
         return "\n".join(lines)

@@ -135,9 +135,10 @@ class BreakSettings(Common):
     family: str = setting("online", choice(*FAMILIES),
                           "online: s*C*x when t mod P = 1, else -s*x; stochastic: s*C*x with probability p, else -s*x")
     steps: int = setting(1_000_000, steps_or_inf, "number of steps T of every candidate, or inf: judge every candidate "
-                         "at T = ∞ with a certificate (fused kernels; P or 1/p up to --max-period, independent of T)")
-    max_period: int = setting(1_000_000, at_least_two, "at --steps inf: the largest P (or 1/p) searched; at a finite "
-                              "T the search takes P up to T/100")
+                         "at T = ∞ with a certificate (P or 1/p up to --max-period, independent of T)")
+    max_period: int = setting(None, at_least_two, "at --steps inf: the largest P (or 1/p) searched; at a finite T the "
+                              "search takes P up to T/100", none="1000000 on the fused engine, 1000 on the batched "
+                              "torch engine, whose step of a batch costs tens of microseconds")
     margin: float = setting(0.01, positive_float, "least mean coefficient of a candidate, in units of s: keeps x* = -1 "
                             "strict, so that slow is not mistaken for broken")
     scale: float = setting(1.0, positive_float, "s, fixed during the search: adaptive methods are nearly scale-free")

@@ -15,6 +15,9 @@ def certificate_text(certificate):
     if kind == "periodic-state":
         return (f"periodic-state: the optimizer state at t = {certificate['t0']:,} repeats after "
                 f"{certificate['k']} period(s), and the push decides")
+    if kind == "periodic-K":
+        return (f"periodic-K: x and the class's per-element state at t = {certificate['t0']:,} repeat over "
+                f"{certificate['k']} periods in a row (batched torch; its step count is not compared)")
     if kind == "drift-interval":
         return (f"drift-interval: {certificate['blocks']} blocks, {certificate['steps']:,} steps after a burn-in of "
                 f"{certificate['burn_in']:,}")
