@@ -46,7 +46,7 @@ def test_amsgrad_has_no_counterexample_at_infinity(capsys, tmp_path):
 @pytest.mark.parametrize("argv, names", [
     (["--max-period", "1"], "argument --max-period: expected an integer >= 2, got '1'"),
     (["--confirm", "10"], "argument --confirm: a T = ∞ verdict is not a snapshot"),
-    (["--optimizer", "adashift"], "argument --steps: inf needs a fused kernel"),
+    (["--optimizer", "adashift"], "argument --optimizer: adashift is not coordinate-wise"),
 ])
 def test_bad_input_at_infinity_exits_2_naming_the_flag(capsys, tmp_path, argv, names):
     status, _, err = run_main(capsys, "break", "--steps", "inf", "--out", str(tmp_path), *argv)
