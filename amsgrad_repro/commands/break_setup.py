@@ -33,10 +33,19 @@ def with_class_betas(settings):
 
     if settings.betas is not None:
         return settings
-    spec = registry.get(settings.optimizer)
+    return replace(settings, betas=class_betas(registry.get(settings.optimizer)))
+
+
+FALLBACK_BETAS = (0.9, 0.999)  # torch.optim.Adam's, for a beta the class does not take
+
+
+def class_betas(spec):
+    """(β1, β2) at the class's own defaults (``registry.Factory.default_betas``), ``FALLBACK_BETAS`` for a beta it
+    does not take; all fallback for a class given by import path."""
+    from ..optim import registry
+
     found = spec.build.default_betas() if isinstance(spec.build, registry.Factory) else (None, None)
-    betas = tuple(float(b) if b is not None else fallback for b, fallback in zip(found, (0.9, 0.999)))
-    return replace(settings, betas=betas)
+    return tuple(float(b) if b is not None else fallback for b, fallback in zip(found, FALLBACK_BETAS))
 
 
 def used_betas(spec, hyper):

@@ -33,14 +33,15 @@ import time
 from dataclasses import asdict, dataclass
 
 from ..errors import UsageError
-from ..optim import registry
 from ..families import FAMILIES
+from ..optim import registry
 from ..presets import resolve
 from ..reports import break_text, results_text as text, template
 from ..reports.phase_text import phase_diagram
 from ..reports.summary import write_summary
 from ..runs.interrupt import STOP
 from ..runs.verdict import TOLERANCE
+from .break_setup import FALLBACK_BETAS, class_betas
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,6 @@ THEOREM1_BETAS = f"0,{1 / (1 + resolve('theorem1')[1]['C'] ** 2):g}"
 # to. sgd-momentum keeps momentum 0.9: at torch's default 0 it would be the sgd row.
 BREAK_FAMILIES = tuple(FAMILIES)
 BREAK_STEPS = 10**6
-BREAK_FALLBACK_BETAS = (0.9, 0.999)  # for a beta the class does not take, or defaults to 0 (torch.optim.Adam's)
 BREAK_FIGURES = ("adam", "amsgrad")  # the optimizers whose failure maps the page shows
 # adashift takes a max over the whole tensor, so `break` refuses it (exit 2, not coordinate-wise: a batch would not
 # be independent runs), and thousands of 10^6-step runs one by one through torch would take days.
@@ -71,11 +71,9 @@ BREAK_LEFT_OUT = ("adashift",)
 
 
 def break_betas(spec):
-    """The ``--betas`` arguments of ``spec``'s row: its class's defaults, and ``BREAK_FALLBACK_BETAS`` for a beta the
-    class does not take or defaults to 0 (sgd-momentum); always given, since ``break`` alone would take a default of
-    0."""
-    betas = tuple(default if isinstance(default, float) and default > 0 else fallback
-                  for default, fallback in zip(spec.build.default_betas(), BREAK_FALLBACK_BETAS))
+    """The ``--betas`` arguments of ``spec``'s row: its class's defaults (``break_setup.class_betas``), the fallback
+    also where the class defaults to 0 (sgd-momentum's momentum); always given, since ``break`` alone would take 0."""
+    betas = tuple(b if b > 0 else fallback for b, fallback in zip(class_betas(spec), FALLBACK_BETAS))
     return ("--betas", f"{betas[0]:g},{betas[1]:g}")
 
 

@@ -6,22 +6,20 @@ from dataclasses import asdict
 from ..runs.verdict import limit_phrase
 
 
+CERTIFICATES = {
+    "periodic-orbit": "the whole float32 state at t = {t0:,} repeats after {k} period(s)",
+    "periodic-state": "the optimizer state at t = {t0:,} repeats after {k} period(s), and the push decides",
+    "periodic-K": "x and the class's per-element state at t = {t0:,} repeat over {k} periods in a row (batched "
+                  "torch; its step count is not compared)",
+    "drift-interval": "{blocks} blocks, {steps:,} steps after a burn-in of {burn_in:,}",
+}
+"""Each certificate kind in words, formatted with the certificate's own fields."""
+
+
 def certificate_text(certificate):
     """What proves a limit, in a few words."""
     kind = certificate.get("kind")
-    if kind == "periodic-orbit":
-        return (f"periodic-orbit: the whole float32 state at t = {certificate['t0']:,} repeats after "
-                f"{certificate['k']} period(s)")
-    if kind == "periodic-state":
-        return (f"periodic-state: the optimizer state at t = {certificate['t0']:,} repeats after "
-                f"{certificate['k']} period(s), and the push decides")
-    if kind == "periodic-K":
-        return (f"periodic-K: x and the class's per-element state at t = {certificate['t0']:,} repeat over "
-                f"{certificate['k']} periods in a row (batched torch; its step count is not compared)")
-    if kind == "drift-interval":
-        return (f"drift-interval: {certificate['blocks']} blocks, {certificate['steps']:,} steps after a burn-in of "
-                f"{certificate['burn_in']:,}")
-    return "no certificate"
+    return f"{kind}: {CERTIFICATES[kind].format(**certificate)}" if kind in CERTIFICATES else "no certificate"
 
 
 def limit_line(label, limit):
