@@ -49,7 +49,7 @@ def test_updates_over_a_saturated_period_follow_the_closed_form(name, P, C, scal
     hyper = row(name, beta1, beta2)
     want = closed_form_updates(P, C, scale, beta1, beta2, hyper["lr"], hyper["eps"], name == "amsgrad")
     batch = fused.Batch(registry.get(name).kernel, [hyper], [online(P, C, scale).problem(0)], "constant",
-                        every=limits.NEVER)
+                        every=fused.NEVER)
     start = max(limits.settled_from(batch.kernel, hyper), limits.SETTLE / (1 - beta2))
     batch.step(-(-int(start) // P) * P)
     got = -np.diff(batch.walk(P)[0].astype(np.float64))
@@ -112,7 +112,7 @@ def finite_run(spec, hyper, candidates, steps):
     """(tail x, R_T/T) of a finite fused run, the tail x over every step of the last 10 % (``fused.evaluate``
     logs every T/2000 steps, and a log interval in step with the period aliases a wide cycle)."""
     batch = fused.Batch(spec.kernel, [hyper] * len(candidates), [candidates.problem(r) for r in range(len(candidates))],
-                        "constant", every=limits.NEVER)
+                        "constant", every=fused.NEVER)
     tail = steps // 10
     for _, n in fused.chunks(steps - tail):
         batch.step(n)

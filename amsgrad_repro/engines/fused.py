@@ -12,6 +12,7 @@ bias-correction tables exist for one chunk at a time.
 """
 
 import concurrent.futures
+import copy
 import functools
 import time
 import numba
@@ -33,6 +34,7 @@ CHUNK = 1 << 17  # steps per ``Batch.step`` of a run (a Ctrl-C is noticed betwee
 LANES_FROM = 16  # runs from which a batch takes the SIMD driver (``kernels.advance_lanes``)
 LANE_BLOCK = 64  # runs per block of the SIMD driver (a sweep's 64 runs that share β2 fill one, and settle together)
 TABLE_ENTRIES = 1 << 17  # bias-correction table entries per driver call (1 MB per table)
+NEVER = 1 << 62  # a logging interval that logs nothing
 
 
 class Unsupported(ValueError):
@@ -81,10 +83,11 @@ class Batch:
     them would fail the equivalence tests.
 
     ``driver``: "runs" (``kernels.advance_runs``), "lanes" (``kernels.advance_lanes``) or None, which takes the lanes
-    from ``LANES_FROM`` runs on.
+    from ``LANES_FROM`` runs on. ``cores``: the threads a step is split over (None: one per core); 1 lets the caller
+    run batches side by side, each in a thread of its own.
     """
 
-    def __init__(self, kernel, rows, models, schedule, every, driver=None):
+    def __init__(self, kernel, rows, models, schedule, every, driver=None, cores=None):
         self.kernel, runs = kernel, len(models)
         if len(rows) != runs:
             raise ValueError(f"{len(rows)} hyperparameter rows for {runs} runs")
@@ -133,12 +136,26 @@ class Batch:
         self.own_table = np.zeros((size, len(self.own_values), 2))
         self.domain = tuple(np.float32(bound) for bound in models[0].domain)
         self.sqrt, self.every = schedule == "sqrt", int(every)
-        self.lanes = runs >= LANES_FROM if driver is None else driver == "lanes"
-        per_core = -(-runs // numba.get_num_threads())
-        self.block = min(LANE_BLOCK, -(-per_core // 8) * 8)  # whole SIMD registers (8 float32), every core busy
-        self.t = 0
-        self.code = None  # the driver's machine code for this kernel, found on the first step
+        self.driver, self.cores, self.t = driver, cores or numba.get_num_threads(), 0
+        self._choose_driver(runs)
         self.load = None  # {driver, how, seconds}: how the first step got that code (``kernels.specialised``)
+
+    def _choose_driver(self, runs):
+        self.lanes = runs >= LANES_FROM if self.driver is None else self.driver == "lanes"
+        per_core = -(-runs // self.cores)
+        self.block = min(LANE_BLOCK, -(-per_core // 8) * 8)  # whole SIMD registers (8 float32), every core busy
+        self.code = None  # the driver's machine code for this kernel, found on the first step
+
+    def take(self, runs):
+        """A batch of the runs ``runs`` (indices) of this one, in their present state, at the same t; this batch is
+        left as it is. Their steps are the same bits as here: both drivers give the same results."""
+        part = copy.copy(self)
+        part.problems, part.hyper, part.state, part.runs = (
+            type(arrays)(*(array[runs] for array in arrays))
+            for arrays in (self.problems, self.hyper, self.state, self.runs))
+        part.keys = [keys[runs] for keys in self.keys]
+        part._choose_driver(len(runs))
+        return part
 
     @property
     def x(self):
@@ -177,7 +194,8 @@ class Batch:
                 self.code, how = kernels.specialised(driver, self.kernel.name, (*arguments, 0, len(self.x), *tail))
                 self.load = {"driver": "lanes" if self.lanes else "runs", "how": how,
                              "seconds": time.perf_counter() - start_load}
-            _on_every_core(self.code, (self.kernel.name, *arguments), tail, len(self.x), tail[0] if tail else 1)
+            _on_every_core(self.code, (self.kernel.name, *arguments), tail, len(self.x), tail[0] if tail else 1,
+                           self.cores)
             self.t += m
         return logged, log_x, log_r
 
@@ -202,10 +220,11 @@ class Batch:
         arrays = [getattr(self.state, name) for name in self.kernel.state] + [self.runs.x]
         return np.stack(arrays).view(np.uint32)
 
-    def walk(self, n):
+    def walk(self, n, path=True):
         """Advances every run by n steps as ``step`` would, but from x = 0 on the whole line (no projection onto F)
         and at α (the schedule's decay left out); returns x along the way, (R, n + 1) float32: x before each step and
-        after the last. x is then put back as it was; the state, t and the draws have moved on n steps.
+        after the last (``path`` false: (R, 1), x after the last step only, which logs nothing and costs what a
+        ``step`` costs). x is then put back as it was; the state, t and the draws have moved on n steps.
 
         The steps are those of α for every x when the kernel reads no x (``optim.registry.Kernel.also_reads``); near
         x = 0 the rounding of x_t − u_t is small, so the differences of the path are −u_t to within an ulp of x_t.
@@ -214,7 +233,8 @@ class Batch:
         self.runs.x[:] = 0
         self.sqrt, self.domain = False, (np.float32(-np.inf), np.float32(np.inf))
         try:
-            parts = [self.step(m, every=1)[1] for _, m in chunks(n, max(1, TABLE_ENTRIES // max(1, len(x))))]
+            size = max(1, TABLE_ENTRIES // max(1, len(x))) if path else CHUNK
+            parts = [self.step(m, every=1 if path else NEVER)[1] for _, m in chunks(n, size)]
             path = np.concatenate([*parts, self.runs.x[:, None]], axis=1)
         finally:
             self.sqrt, self.domain = sqrt, domain
@@ -236,11 +256,11 @@ class Batch:
         return average_regret(self.runs.loss, self.runs.coef, self.problems.optimum, max(self.t, 1))
 
 
-def _on_every_core(code, arguments, tail, runs, unit):
-    """``code(*arguments, r0, r1, *tail)`` on disjoint ranges of runs, whole units each, one range per core, each
-    in its own thread: the drivers release the GIL."""
+def _on_every_core(code, arguments, tail, runs, unit, cores):
+    """``code(*arguments, r0, r1, *tail)`` on disjoint ranges of runs, whole units each, one range per core (of at
+    most ``cores``), each in its own thread: the drivers release the GIL."""
     units = -(-runs // unit)
-    cores = min(numba.get_num_threads(), units)
+    cores = min(cores, units)
     bounds = [min(runs, units * i // cores * unit) for i in range(cores + 1)]
     if cores == 1:
         code(*arguments, 0, runs, *tail)

@@ -26,9 +26,11 @@ is the line at p, with Student t on B − 2 degrees of freedom.
 Predicted steps from +1 to x* = −1: 2/|push| for a constant α, 1/push² under α/√t (Σ_{t≤T} 1/√t ≈ 2√T).
 """
 
+import concurrent.futures
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import scipy.stats
 
@@ -37,7 +39,6 @@ from ..runs.outcome import LimitOutcome
 from ..runs.verdict import limit_outcome
 from . import fused
 
-NEVER = 1 << 62  # a logging interval that logs nothing
 CYCLES = 16  # the longest cycle looked for, in periods
 MAX_STEPS = 1 << 24  # online: the steps after which a candidate without a certificate is undecided
 SETTLE = 17  # burn-in in units of 1/(1 − β): β^17/(1−β) is below float32's 2^−24 (``REFERENCE.md``-style estimate)
@@ -126,86 +127,91 @@ def online_limits(spec, rows, candidates, schedule="constant", max_steps=MAX_STE
     check_candidates(candidates, families.ONLINE)
     if "t" in spec.kernel.also_reads:
         return [undecided(f"the {spec.kernel.name} kernel reads t: its update map never repeats")] * len(candidates)
+    # One batch per period and SIMD block of runs, side by side, one core each: a core steps 64 runs in one block
+    # faster than two cores step 32 each.
+    groups = [part for period in np.unique(candidates.period)
+              for part in np.array_split(np.flatnonzero(candidates.period == period),
+                                         -(-np.sum(candidates.period == period) // fused.LANE_BLOCK))]
+    cores = 1 if len(groups) > 1 else None
+
+    def judge(group):
+        return _online_group(spec.kernel, [rows[r] for r in group], candidates.take(group), schedule, max_steps,
+                             cycles, patience, cores)
+
     limits = [None] * len(candidates)
-    for period in np.unique(candidates.period):
-        group = np.flatnonzero(candidates.period == period)
-        found = _online_group(spec.kernel, [rows[r] for r in group], candidates.take(group), schedule, max_steps,
-                              cycles, patience)
-        for r, limit in zip(group, found):
-            limits[r] = limit
+    with concurrent.futures.ThreadPoolExecutor(numba.get_num_threads(), thread_name_prefix="limits") as pool:
+        for group, found in zip(groups, pool.map(judge, groups)):
+            for r, limit in zip(group, found):
+                limits[r] = limit
     return limits
 
 
-def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patience):
-    """``online_limits`` of candidates that share one period P."""
+def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patience, cores=None):
+    """``online_limits`` of candidates that share one period P. A run leaves the batch (``fused.Batch.take``) as soon
+    as it is decided, so that it costs nothing after that."""
     runs, period, sqrt = len(candidates), int(candidates.period[0]), schedule == "sqrt"
     start = max(settled_from(kernel, row) for row in rows)
     if not math.isfinite(start):
         return [undecided("its bias corrections never settle")] * runs
-    batch = fused.Batch(kernel, rows, [candidates.problem(r) for r in range(runs)], schedule, every=NEVER)
+    batch = fused.Batch(kernel, rows, [candidates.problem(r) for r in range(runs)], schedule, every=fused.NEVER,
+                        cores=cores)
     big, small = batch.problems.big.astype(np.float64), batch.problems.small.astype(np.float64)
     mean_a = (big + (period - 1) * small) / period
-    limits, pending = [None] * runs, np.ones(runs, bool)
+    limits, ids = [None] * runs, np.arange(runs)  # ids: the candidate of each run of the batch
     push, rounding = np.full(runs, np.nan), np.full(runs, np.nan)
-    state_cycle = {}  # run -> (t0, k) of its optimizer state, for a run sent to an end of F
+    state_cycle = {}  # candidate -> (t0, k) of its optimizer state, for a run sent to an end of F
     x_free, repeats = "x" not in kernel.also_reads, np.zeros(runs, bool)
-    _advance(batch, -(-(start - 1) // period) * period)  # to the first boundary from which the map is stationary
+    # From t = start on, the map of P steps is the same from any step: a window of P steps may start at any phase.
+    _advance(batch, start - 1)
     gap = cycles * period
-    while pending.any() and batch.t < max_steps:
-        t0, saved, before = batch.t + 1, batch.snapshot(), batch.bits()
-        k_state, k_full = np.zeros(runs, np.int64), np.zeros(runs, np.int64)
-        for j in range(1, cycles + 1):
-            _advance(batch, period)
-            same = batch.bits() == before
-            state_same = same[:-1].all(axis=0)
-            k_state[(k_state == 0) & state_same] = j
-            k_full[(k_full == 0) & state_same & same[-1]] = j
-            if not (pending & ((k_state == 0) if sqrt else (k_full == 0))).any():
-                break
-        end, repeats = batch.snapshot(), repeats | (k_state > 0)
-        fresh = pending & (k_state > 0) & np.isnan(push) & x_free
-        if fresh.any():
-            batch.restore(saved)
-            c, bound = _pushes(batch, period, k_state, fresh)
-            push[fresh], rounding[fresh] = c[fresh] / period, bound[fresh] / period
-        orbit = pending & (k_full > 0) & (not sqrt)
-        if orbit.any():
-            batch.restore(saved)
-            tail, regret = _cycle_means(batch, period, k_full, orbit, big, small, mean_a)
-            for r in np.flatnonzero(orbit):
-                steps = 2.0 / -push[r] if push[r] < 0 else math.inf if push[r] >= 0 else math.nan
-                certificate = {"kind": "periodic-orbit", "t0": t0, "k": int(k_full[r])}
-                if r in state_cycle:
-                    certificate = {"kind": "periodic-state", **state_cycle[r], "push": push[r],
-                                   "rounding": rounding[r], "orbit": certificate}
-                limits[r] = Limit(limit_outcome(tail[r]), tail[r], regret[r], push[r], steps, certificate)
-            pending &= ~orbit
-        batch.restore(end)
+    while len(ids) and batch.t < max_steps:
+        t0, saved, window = batch.t + 1, batch.snapshot(), _Window(batch, period, cycles, sqrt)
+        k_state, k_full = window.k_state, window.k_full
+        repeats[ids] |= k_state > 0
+        fresh = (k_state > 0) & np.isnan(push[ids]) & x_free
+        if fresh.any():  # the push of every run, roughly: it ranks the orbits and tells the slow runs
+            push[ids[fresh]] = _pushes(batch, saved, np.flatnonzero(fresh), k_state[fresh], path=False)[0]
+        done = (k_full > 0) & (not sqrt)
+        tail, regret = window.means(np.maximum(k_full, 1), big[ids], small[ids])
+        for i in np.flatnonzero(done):
+            r = ids[i]
+            steps = 2.0 / -push[r] if push[r] < 0 else math.inf if push[r] >= 0 else math.nan
+            certificate = {"kind": "periodic-orbit", "t0": t0, "k": int(k_full[i])}
+            if r in state_cycle:
+                certificate = {"kind": "periodic-state", **state_cycle[r], "push": push[r], "rounding": rounding[r],
+                               "orbit": certificate}
+            limits[r] = Limit(limit_outcome(tail[i]), tail[i], regret[i] + mean_a[r], push[r], steps, certificate)
         sent = False
-        for r in np.flatnonzero(pending & (k_state > 0) & x_free & ~np.isnan(push)):
+        slow = ~done & (k_state > 0) & x_free & np.isnan(rounding[ids])
+        slow[slow] = sqrt or (np.abs(push[ids[slow]]) < 2.0 / patience)  # crosses F in more than patience steps
+        if slow.any():  # the runs decided by their push: measured again, with the bound on its rounding
+            push[ids[slow]], rounding[ids[slow]] = _pushes(batch, saved, np.flatnonzero(slow), k_state[slow])
+        for i in np.flatnonzero(~done & (k_state > 0) & x_free & ~np.isnan(rounding[ids])):
+            r = ids[i]
             if r in state_cycle:
                 continue
             if abs(push[r]) <= rounding[r]:
                 limits[r] = undecided(f"|c/P| = {abs(push[r]):.3g} is within the float32 rounding of the walk, "
                                        f"{rounding[r]:.3g} per step", push[r])
-                pending[r] = False
+                done[i] = True
                 continue
-            cycle = {"t0": t0, "k": int(k_state[r])}
-            if not sqrt and 2.0 / abs(push[r]) <= patience:
-                continue
+            cycle = {"t0": t0, "k": int(k_state[i])}
             if sqrt:
                 end_x = math.copysign(1.0, push[r])
                 steps = push[r] ** -2 if push[r] < 0 else math.inf
                 limits[r] = Limit(limit_outcome(end_x), end_x, mean_a[r] * (end_x + 1.0), push[r], steps,
                                   {"kind": "periodic-state", **cycle, "push": push[r], "rounding": rounding[r]})
-                pending[r] = False
+                done[i] = True
             else:
                 state_cycle[r], sent = cycle, True
-                batch.runs.x[r] = batch.domain[1] if push[r] > 0 else batch.domain[0]
-        if not sent:
+                batch.runs.x[i] = batch.domain[1] if push[r] > 0 else batch.domain[0]
+        if done.any():
+            keep = np.flatnonzero(~done)
+            batch, ids = batch.take(keep), ids[keep]
+        if not sent and len(ids):
             _advance(batch, gap)
             gap = -(-max(gap, batch.t - start) // period) * period  # attempts at ~t, 2t, 4t ...: whole periods
-    for r in np.flatnonzero(pending):
+    for r in ids:
         if r in state_cycle:
             why = f"the orbit from the end of F did not repeat within {max_steps} steps"
         elif repeats[r] and not x_free:
@@ -216,48 +222,96 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
     return limits
 
 
-def _pushes(batch, period, k, runs):
-    """(c, bound), each (R,) float64 per period: c = −Σ u_t over the k periods from here, divided by k, for
-    ``runs``, and the bound on the float32 rounding that separates c from the displacement of x in F.
+class _Window:
+    """Up to ``cycles`` periods of ``batch`` from its present step t0, with the first k at which each run's state
+    (``k_state``: the optimizer's) or whole state (``k_full``: x too) is back, bit for bit, where it was at t0. It
+    stops early once every run has what it needs (its whole state; its optimizer state under α/√t).
 
-    c is measured as walks from x = 0 (``fused.Batch.walk``), restarted every ``WALK`` steps so that memory stays
-    bounded and x small, whose rounding is at most half an ulp of x per step;
-    the walk inside F rounds x_t − u_t, at most half an ulp of 1 + |u_t|, plus an ulp of u_t for the FMA kernels
-    (they round x_t − u_t once from an exact product, where the walk from 0 rounded u_t). The batch is left k
-    periods on."""
-    c, bound = np.zeros(len(k)), np.zeros(len(k))
-    for j in range(int(k[runs].max())):
-        use = runs & (k > j)
+    On the way it keeps, per period, x at the period's big step and the sum Σ a_t·x_t that the kernel accumulates,
+    so that the means of a cycle cost no second pass (``means``)."""
+
+    def __init__(self, batch, period, cycles, sqrt):
+        runs = len(batch.x)
+        before, self.loss0 = batch.bits(), batch.runs.loss.copy()
+        self.k_state, self.k_full = np.zeros(runs, np.int64), np.zeros(runs, np.int64)
+        self.big_x, self.loss, self.period = [], [], period
+        to_big = (period - int(batch.runs.phase[0])) % period  # every run of the batch shares P and t: one phase
+        for j in range(1, cycles + 1):
+            _advance(batch, to_big)
+            self.big_x.append(batch.x.astype(np.float64))
+            _advance(batch, period - to_big)
+            self.loss.append(batch.runs.loss.copy())
+            same = batch.bits() == before
+            state_same = same[:-1].all(axis=0)
+            self.k_state[(self.k_state == 0) & state_same] = j
+            self.k_full[(self.k_full == 0) & state_same & same[-1]] = j
+            if not ((self.k_state == 0) if sqrt else (self.k_full == 0)).any():
+                break
+
+    def means(self, k, big, small):
+        """(mean x_t, mean a_t·x_t), each (R,), over the first k[r] periods of the window, in float64: the big
+        step's x is known, the other P − 1 steps' a_t·x_t sum to Σ a_t·x_t less the big step's, and share a_t."""
+        rows = np.arange(len(k))
+        big_x = np.cumsum(self.big_x, axis=0)[k - 1, rows]
+        ax = np.stack(self.loss)[k - 1, rows] - self.loss0
+        steps = k * self.period
+        return (big_x + (ax - big * big_x) / small) / steps, ax / steps
+
+
+def _pushes(batch, saved, runs, k, path=True):
+    """(c, bound), each float64 per step, of ``runs`` of ``batch`` from its snapshot ``saved`` (the batch itself is
+    left as it is): c = −Σ u_t over the k[i] periods from there, divided by k[i]·P, and the bound on the float32
+    rounding that separates c from the displacement of x in F (NaN without the ``path``).
+
+    c is measured as walks from x = 0 (``fused.Batch.walk``), restarted every ``WALK`` steps so that x stays small,
+    whose rounding is at most half an ulp of x per step; the walk inside F rounds x_t − u_t, at most half an ulp of
+    1 + |u_t|, plus an ulp of u_t for the FMA kernels (they round x_t − u_t once from an exact product, where the
+    walk from 0 rounded u_t). Without the path, each walk logs nothing and costs what as many steps cost."""
+    end = batch.snapshot()
+    batch.restore(saved)
+    walker = batch.take(runs)
+    batch.restore(end)
+    c, bound, period = np.zeros(len(k)), np.zeros(len(k)), walker.problems.period[0]
+    for j in range(int(k.max())):
+        use = k > j
         for _, m in fused.chunks(period, WALK):
-            path = batch.walk(m)
-            step = np.abs(np.diff(path.astype(np.float64), axis=1)).astype(np.float32)
-            inside = (np.spacing(np.float32(1) + step) / 2 + np.spacing(step)).sum(axis=1, dtype=np.float64)
-            c += np.where(use, path[:, -1].astype(np.float64), 0.0)
-            bound += np.where(use, half_ulps(path) + inside, 0.0)
-    return c / np.maximum(k, 1), bound / np.maximum(k, 1)
+            last, half, inside = walk_sums(walker.walk(m, path))
+            c += np.where(use, last, 0.0)
+            bound += np.where(use, half + inside, 0.0)
+    steps = k * period
+    return c / steps, bound / steps if path else np.full(len(k), np.nan)
+
+
+@numba.njit(error_model="numpy", cache=True)
+def walk_sums(path):
+    """(end, half, inside), each (R,) float64, of float32 walks from x = 0, (R, n + 1): the last x; Σ_t half an
+    ulp of the larger of |x_t|, |x_{t+1}| (a bound on the rounding of x_{t+1} = x_t − u_t; the ulp at a power of two
+    is the one above it); and Σ_t half an ulp of 1 + |u_t| plus an ulp of |u_t|, u_t the path's steps (the
+    rounding of the same steps taken at |x| ≤ 1). Ulps come from the float32 exponent bits (``ULPS``)."""
+    runs, n = path.shape[0], path.shape[1] - 1
+    end, half, inside = np.empty(runs), np.zeros(runs), np.zeros(runs)
+    bits = path.view(np.uint32)
+    value = np.empty(2, np.float32)  # |u_t| and 1 + |u_t| in float32, read back as bits
+    value_bits = value.view(np.uint32)
+    for r in range(runs):
+        end[r] = path[r, n]
+        for t in range(n):
+            larger = max(bits[r, t] & 0x7FFFFFFF, bits[r, t + 1] & 0x7FFFFFFF)
+            value[0] = abs(np.float64(path[r, t + 1]) - np.float64(path[r, t]))
+            value[1] = np.float32(1.0) + value[0]
+            half[r] += 0.5 * ULPS[larger >> 23]
+            inside[r] += 0.5 * ULPS[value_bits[1] >> 23] + ULPS[value_bits[0] >> 23]
+    return end, half, inside
+
+
+# np.spacing of a float32 by its biased exponent e (bits 23–30): 2^(e − 150), and 2^−149 for e = 0 (subnormals);
+# e = 255 (inf, NaN) gives inf, as np.spacing does.
+ULPS = np.array([2.0**-149] + [2.0 ** (e - 150) for e in range(1, 255)] + [np.inf])
 
 
 def half_ulps(path):
-    """(R,) float64: Σ_t half an ulp of the larger of |x_t|, |x_{t+1}| along float32 paths (R, n + 1), a bound on
-    the rounding of x_{t+1} = x_t − u_t (the ulp at a power of two is the one above it)."""
-    return (np.spacing(np.maximum(np.abs(path[:, :-1]), np.abs(path[:, 1:]))) / 2).sum(axis=1, dtype=np.float64)
-
-
-def _cycle_means(batch, period, k, runs, big, small, mean_a):
-    """(tail x, R_T/T), each (R,): the means of x_t and of a_t·x_t − x*·a_t (x* = −1) over the k periods from
-    here, for ``runs``; the batch is left as many periods on as the longest cycle."""
-    sum_x, sum_ax = np.zeros(len(k)), np.zeros(len(k))
-    size = max(1, fused.TABLE_ENTRIES // len(k))
-    for j in range(int(k[runs].max())):
-        use = runs & (k > j)
-        for offset, m in fused.chunks(period, size):
-            _, log_x, _ = batch.step(m, every=1)
-            x = log_x.astype(np.float64)
-            a = np.where(np.arange(offset - 1, offset - 1 + m) == 0, big[:, None], small[:, None])
-            sum_x += np.where(use, x.sum(axis=1), 0.0)
-            sum_ax += np.where(use, (a * x).sum(axis=1), 0.0)
-    steps = np.maximum(k, 1) * period
-    return sum_x / steps, sum_ax / steps + mean_a
+    """(R,) float64: the ``half`` sum of ``walk_sums`` of float32 paths (R, n + 1)."""
+    return walk_sums(np.ascontiguousarray(path, np.float32))[1]
 
 
 def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24, blocks=32, burn_in=None,
@@ -282,16 +336,16 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
         betas = [row[key] for row in rows for key in ("beta1", "beta2", "alpha", "momentum") if key in row]
         burn_in = max([settled_from(kernel, row) for row in rows] + [SETTLE / (1.0 - b) for b in betas if b < 1])
     burn_in, length = int(math.ceil(burn_in)), steps // blocks
-    batch = fused.Batch(kernel, rows, [candidates.problem(r) for r in range(runs)], schedule, every=NEVER)
+    batch = fused.Batch(kernel, rows, [candidates.problem(r) for r in range(runs)], schedule, every=fused.NEVER)
     _advance(batch, burn_in)
     big, small = batch.problems.big.astype(np.float64), batch.problems.small.astype(np.float64)
     drift, bound, rare = np.zeros((blocks, runs)), np.zeros((blocks, runs)), np.zeros((blocks, runs))
     for b in range(blocks):
         coef = batch.runs.coef.copy()
         for _, m in fused.chunks(length, walk):
-            path = batch.walk(m)
-            drift[b] += path[:, -1]
-            bound[b] += half_ulps(path)
+            end, half, _ = walk_sums(batch.walk(m))
+            drift[b] += end
+            bound[b] += half
         rare[b] = (batch.runs.coef - coef - length * small) / (big - small)  # Σ a_t = N·big + (L − N)·small
     mean, half = regression_estimate(drift / length, rare / length, candidates.p)
     bound = bound.max(axis=0) / length
