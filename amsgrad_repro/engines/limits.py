@@ -45,6 +45,7 @@ SETTLE = 17  # burn-in in units of 1/(1 − β): β^17/(1−β) is below float32
 WALK = 1 << 14  # steps of one walk from x = 0 (``_pushes``, ``stochastic_limits``)
 PATIENCE = 1 << 20  # online: steps a push may take to cross F before the run is sent to the end it points to
 CONFIDENCE = 0.99
+MIN_RARE = 8  # stochastic: the fewest rare gradients a drift measurement must draw to decide
 
 
 @dataclass
@@ -127,11 +128,7 @@ def online_limits(spec, rows, candidates, schedule="constant", max_steps=MAX_STE
     check_candidates(candidates, families.ONLINE)
     if "t" in spec.kernel.also_reads:
         return [undecided(f"the {spec.kernel.name} kernel reads t: its update map never repeats")] * len(candidates)
-    # One batch per period and SIMD block of runs, side by side, one core each: a core steps 64 runs in one block
-    # faster than two cores step 32 each.
-    groups = [part for period in np.unique(candidates.period)
-              for part in np.array_split(np.flatnonzero(candidates.period == period),
-                                         -(-np.sum(candidates.period == period) // fused.LANE_BLOCK))]
+    groups = _side_by_side(candidates, candidates.period)  # candidates that share P share period boundaries
     cores = 1 if len(groups) > 1 else None
 
     def judge(group):
@@ -282,7 +279,7 @@ def _pushes(batch, saved, runs, k, path=True):
     return c / steps, bound / steps if path else np.full(len(k), np.nan)
 
 
-@numba.njit(error_model="numpy", cache=True)
+@numba.njit(error_model="numpy", nogil=True, cache=True)
 def walk_sums(path):
     """(end, half, inside), each (R,) float64, of float32 walks from x = 0, (R, n + 1): the last x; Σ_t half an
     ulp of the larger of |x_t|, |x_{t+1}| (a bound on the rounding of x_{t+1} = x_t − u_t; the ulp at a power of two
@@ -336,7 +333,32 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
         betas = [row[key] for row in rows for key in ("beta1", "beta2", "alpha", "momentum") if key in row]
         burn_in = max([settled_from(kernel, row) for row in rows] + [SETTLE / (1.0 - b) for b in betas if b < 1])
     burn_in, length = int(math.ceil(burn_in)), steps // blocks
-    batch = fused.Batch(kernel, rows, [candidates.problem(r) for r in range(runs)], schedule, every=fused.NEVER)
+    groups = _side_by_side(candidates, np.zeros(runs))
+    cores = 1 if len(groups) > 1 else None
+
+    def measure(group):
+        return _stochastic_walks(kernel, [rows[r] for r in group], candidates.take(group), schedule, burn_in, length,
+                                 blocks, walk, cores)
+
+    drift, bound, rare = np.zeros((blocks, runs)), np.zeros((blocks, runs)), np.zeros((blocks, runs))
+    with concurrent.futures.ThreadPoolExecutor(numba.get_num_threads(), thread_name_prefix="limits") as pool:
+        for group, found in zip(groups, pool.map(measure, groups)):
+            for whole, part in zip((drift, bound, rare), found):
+                whole[:, group] = part
+    mean, half = regression_estimate(drift / length, rare / length, candidates.p)
+    bound = bound.max(axis=0) / length
+    low, high = mean - half - bound, mean + half + bound
+    return [drift_limit(mean[r], low[r], high[r], {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks,
+                                                   "burn_in": burn_in, "rounding": float(bound[r])},
+                        schedule == "sqrt", round(rare[:, r].sum())) for r in range(runs)]
+
+
+def _stochastic_walks(kernel, rows, candidates, schedule, burn_in, length, blocks, walk, cores):
+    """(drift, bound, rare), each (blocks, R): per block of ``length`` steps after the burn-in, the displacement of
+    the walks (``walk_sums``), their rounding bound and the number of rare steps."""
+    runs = len(candidates)
+    batch = fused.Batch(kernel, rows, [candidates.problem(r) for r in range(runs)], schedule, every=fused.NEVER,
+                        cores=cores)
     _advance(batch, burn_in)
     big, small = batch.problems.big.astype(np.float64), batch.problems.small.astype(np.float64)
     drift, bound, rare = np.zeros((blocks, runs)), np.zeros((blocks, runs)), np.zeros((blocks, runs))
@@ -347,18 +369,29 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
             drift[b] += end
             bound[b] += half
         rare[b] = (batch.runs.coef - coef - length * small) / (big - small)  # Σ a_t = N·big + (L − N)·small
-    mean, half = regression_estimate(drift / length, rare / length, candidates.p)
-    bound = bound.max(axis=0) / length
-    low, high = mean - half - bound, mean + half + bound
-    return [drift_limit(mean[r], low[r], high[r], {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks,
-                                                   "burn_in": burn_in, "rounding": float(bound[r])},
-                        schedule == "sqrt") for r in range(runs)]
+    return drift, bound, rare
 
 
-def drift_limit(mean, low, high, certificate, sqrt=False):
+def _side_by_side(candidates, key):
+    """The candidates in groups of equal ``key`` and at most one SIMD block (``fused.LANE_BLOCK``) each: batches
+    that run side by side, one core each, since a core steps 64 runs in one block faster than two cores step 32
+    each."""
+    return [part for value in np.unique(key)
+            for part in np.array_split(np.flatnonzero(key == value), -(-np.sum(key == value) // fused.LANE_BLOCK))]
+
+
+def drift_limit(mean, low, high, certificate, sqrt=False, rare=None):
     """The ``Limit`` of a drift ``mean`` per step with its interval [low, high]: breaks when the interval lies above
-    0, converges when below (from +1 to x* in 2/|drift| steps, 1/drift² under α/√t), else undecided."""
+    0, converges when below (from +1 to x* in 2/|drift| steps, 1/drift² under α/√t), else undecided; undecided
+    too when the measurement drew fewer than ``MIN_RARE`` rare gradients (``rare``: how many it drew; None: not
+    counted), since the blocks then agree for want of the steps that matter and the interval means nothing."""
     certificate = {**certificate, "interval": (float(low), float(high))}
+    if rare is not None:
+        certificate["rare_steps"] = int(rare)
+        if rare < MIN_RARE:
+            return Limit("undecided", math.nan, math.nan, float(mean), math.nan, certificate,
+                         f"its {certificate['steps']:,} steps drew {int(rare)} rare gradients (fewer than "
+                         f"{MIN_RARE}): too few to measure the drift")
     if low > 0:
         return Limit("breaks", math.nan, math.nan, float(mean), math.inf, certificate)
     if high < 0:
@@ -388,7 +421,7 @@ def regression_estimate(drift, share, p):
     return mean, scipy.stats.t.ppf(0.5 + CONFIDENCE / 2, blocks - 2) * error
 
 
-SEARCH_DRIFT_STEPS = 1 << 20  # stochastic: the steps of a search's drift estimate (a replay takes the default 2^24)
+SEARCH_DRIFT_STEPS = 1 << 18  # stochastic: the steps of a search's drift estimate (a replay takes the default 2^24)
 
 
 def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None):
