@@ -68,18 +68,20 @@ COMMANDS = {
     "break": Command(
         cs.BreakSettings, "breaking",
         "search a family of counterexamples for the problem on which one optimizer ends at the wrong point",
-        "Search the online (or stochastic) family, both with x* = -1 on [-1, 1], for the candidate with the highest "
-        "tail x (mean x_t over the last 10 %): P (or 1/p) from 2 to T/100 and the mean coefficient from --margin up "
-        "to C/(P-1) = 100, on log scales; a coarse grid as one batch, then rounds of refinement around the worst. "
-        "A candidate breaks the optimizer when its tail x >= 0, and is stuck at the worst point when >= 0.9. s is "
-        "fixed (--scale): adaptive methods are nearly scale-free. Optimizers listed below as torchbearer run here on "
-        "the batched torch engine, once a short check shows the class is coordinate-wise. Writes break.csv, "
-        "summary.json (with the replay "
-        "command of the worst candidate), failure_map.png and the worst candidate re-run by the problem command "
-        "into a fresh break-<optimizer>-<family>-<time> directory under --logdir. With --steps inf every candidate "
-        "is judged at T = infinity instead, with a certificate (a periodic orbit, a periodic state and its push, or "
-        "a drift interval; fused kernels only): P (or 1/p) up to --max-period, candidates ranked by outcome, then by "
-        "the push per step. --betas defaults to the class's own.", optimizers_epilog=True),
+        "Search the online (or stochastic) family, both with x* = -1 on [-1, 1], for the problem that fails the "
+        "optimizer worst: P (or 1/p) from 2 to --max-period and the mean coefficient from --margin up to C/(P-1) = "
+        "100, on log scales; a coarse grid, then rounds of refinement around the worst. By default (--steps inf) "
+        "every candidate is judged at T = infinity, with a certificate: on the online family an exact periodic "
+        "orbit of the float32 state (or a periodic optimizer state and the push per period that decides where x "
+        "goes), on the stochastic family the drift of x per step with its 99 % interval. The outcome is stuck "
+        "(limit tail x >= 0.9), breaks (>= 0, or a drift up), converges (or the drift down, with the predicted steps "
+        "from +1 to x*), misses, or undecided with the reason; candidates are ranked by outcome, then by the push "
+        "per step. With --steps T the search judges each candidate by its tail x (mean x_t over the last 10 %) "
+        "after T steps instead, with P up to T/100. s is fixed (--scale): adaptive methods are nearly scale-free. "
+        "--betas defaults to the class's own. Optimizers listed below as torchbearer run on the batched torch "
+        "engine, once a short check shows the class is coordinate-wise. Writes break.csv, summary.json (with the "
+        "replay command of the worst candidate), failure_map.png and the worst candidate re-run by the problem "
+        "command into a fresh break-<optimizer>-<family>[-inf]-<time> directory under --logdir.", optimizers_epilog=True),
     **{name: Command(cs.CifarnetSettings if name == "cifarnet" else cs.RealDataSettings, "realdata",
                      f"Figure 2: {text}",
                      f"Section 5, Figure 2: {text}. Trains every optimizer at every (lr, beta2) of the grid; writes "

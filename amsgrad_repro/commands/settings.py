@@ -5,6 +5,7 @@ two cannot drift apart. ``Common`` is the base every command extends; a field sh
 one function here, so its help text is written once. Nothing here imports torch: building the parser stays fast.
 """
 
+import math
 import shlex
 from dataclasses import dataclass, field, fields
 
@@ -134,8 +135,9 @@ class BreakSettings(Common):
     opt_args: tuple = setting((), opt_args, "extra optimizer keyword arguments, e.g. eps=1e-6")
     family: str = setting("online", choice(*FAMILIES),
                           "online: s*C*x when t mod P = 1, else -s*x; stochastic: s*C*x with probability p, else -s*x")
-    steps: int = setting(1_000_000, steps_or_inf, "number of steps T of every candidate, or inf: judge every candidate "
-                         "at T = ∞ with a certificate (P or 1/p up to --max-period, independent of T)")
+    steps: int = setting(math.inf, steps_or_inf, "inf: judge every candidate at T = ∞, with a certificate (P or 1/p up "
+                         "to --max-period); or a number of steps T of every candidate, judged by its tail x at T "
+                         "(P or 1/p up to T/100)")
     max_period: int = setting(None, at_least_two, "at --steps inf: the largest P (or 1/p) searched; at a finite T the "
                               "search takes P up to T/100", none="1000000 on the fused engine, 1000 on the batched "
                               "torch engine, whose step of a batch costs tens of microseconds")
@@ -143,7 +145,7 @@ class BreakSettings(Common):
                             "strict, so that slow is not mistaken for broken")
     scale: float = setting(1.0, positive_float, "s, fixed during the search: adaptive methods are nearly scale-free")
     confirm: object = setting("auto", confirm_factor,
-                              "re-run the worst candidate for CONFIRM x T steps on the search's engine, to tell slow "
+                              "with --steps T: re-run the worst candidate for CONFIRM x T steps on the search's engine, to tell slow "
                               "(it comes back) from stuck (it stays); auto: 10 on the fused engine, off on the batched "
                               "torch engine (10 T torch steps take many minutes); 0: off")
 
