@@ -1,0 +1,24 @@
+"""``CensusPlan``: how hard the census searches each class, written to ``summary.json``."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CensusPlan:
+    """The search each (class, family) gets, and the limits that keep one class from taking the census down.
+
+    Every row is one ``python -m amsgrad_repro break --steps inf`` with these flags; what the plan cannot see is
+    said in README ("The census").
+    """
+
+    families: tuple = ("online", "stochastic")  # the families searched, one row each
+    lr: float = 1e-3  # α for every class, whatever its own default
+    max_period: int = 100  # the largest P (or 1/p): the batched torch engine's default, 1000, takes minutes a row
+    margin: float = 0.01  # least mean coefficient, in units of s (``break --margin``)
+    seconds: float = 600.0  # wall-clock limit of one row; then the row is refused as timed out
+    memory_gb: float = 8.0  # address-space limit (RLIMIT_AS) of one row's process
+
+    def break_flags(self, family):
+        """``break``'s flags for one row, but ``--optimizer`` and ``--out``."""
+        return ["--family", family, "--steps", "inf", "--lr", repr(self.lr), "--max-period", str(self.max_period),
+                "--margin", repr(self.margin)]
