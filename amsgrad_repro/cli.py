@@ -87,6 +87,16 @@ COMMANDS = {
                      f"Section 5, Figure 2: {text}. Trains every optimizer at every (lr, beta2) of the grid; writes "
                      "TensorBoard runs, summary.json and figure2.png into a fresh run directory under --logdir.")
        for name, text in _REALDATA.items()},
+    "census": Command(
+        cs.CensusSettings, "census",
+        "judge every optimizer class of pytorch-optimizer and torch.optim with break at T = infinity",
+        "Run break at T = infinity (--steps inf, lr 1e-3, each class at its own defaults, P or 1/p up to "
+        "--max-period) on every name of pytorch_optimizer.get_supported_optimizers() and every optimizer class of "
+        "torch.optim, one row per (class, family), each in a child process with a time and memory limit. Each "
+        "finished row is appended to census.csv at once; a re-run with the same --out resumes the latest census "
+        "that did not finish and runs only its missing rows. Writes census.csv, summary.json (the plan and the "
+        "counts per outcome, library and family), census.png and every break's run directory (failure map, replay "
+        "line) under breaks/ in OUT/census-<time>/."),
     "results": Command(
         cs.ResultsSettings, "results", "re-run every experiment behind RESULTS.md and render it from its template",
         "Run every command behind RESULTS.md (each in a child process, into a temporary --logdir), copy their "

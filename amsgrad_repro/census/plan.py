@@ -17,8 +17,9 @@ class CensusPlan:
     margin: float = 0.01  # least mean coefficient, in units of s (``break --margin``)
     seconds: float = 600.0  # wall-clock limit of one row; then the row is refused as timed out
     memory_gb: float = 8.0  # address-space limit (RLIMIT_AS) of one row's process
+    seed: int = 0  # ``break --seed``: its refinement draws and the stochastic family's draws
 
     def break_flags(self, family):
         """``break``'s flags for one row, but ``--optimizer`` and ``--out``."""
         return ["--family", family, "--steps", "inf", "--lr", repr(self.lr), "--max-period", str(self.max_period),
-                "--margin", repr(self.margin)]
+                "--margin", repr(self.margin), "--seed", str(self.seed)]

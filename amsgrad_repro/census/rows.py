@@ -10,7 +10,6 @@ import os
 FIELDS = ("library", "name", "class", "family", "optimizer", "engine", "lr", "betas", "defaults", "outcome", "P",
           "p", "C", "mean_coefficient", "tail_x", "push", "certificate", "steps_to_optimum", "reason", "replay",
           "run", "seconds")
-OUTCOMES = ("stuck", "breaks", "misses", "undecided", "converges", "refused")  # worst first
 
 
 def key(row):
@@ -78,7 +77,7 @@ class CensusCsv:
     def rewrite(self, order):
         """The rows sorted by ``order`` (a key -> position map), one per key (the last written wins)."""
         rows = {key(row): row for row in self.read()}
-        ordered = sorted(rows.values(), key=lambda row: order[key(row)])
+        ordered = sorted(rows.values(), key=lambda row: order.get(key(row), len(order)))
         partial = self.path + ".partial"
         with open(partial, "w", newline="") as f:
             writer = csv.DictWriter(f, FIELDS)

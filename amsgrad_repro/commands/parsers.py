@@ -128,6 +128,27 @@ def listed(parse, what):
     return parse_list
 
 
+def distinct(parse, what):
+    """A parser of comma lists for ``parse`` in which every item appears once: a tuple in the given order."""
+
+    def parse_list(text):
+        items = [parse(item.strip()) for item in text.split(",") if item.strip()]
+        if not items:
+            raise ValueError(f"expected a comma-separated list of {what}, got {text!r}")
+        for item in items:
+            if items.count(item) > 1:
+                raise ValueError(f"{item!r} is listed twice")
+        return tuple(items)
+
+    parse_list.__name__ = f"{parse.__name__}_list"
+    return parse_list
+
+
+def name_list(text):
+    """A comma list of names (checked by the command that reads them), each once; empty: none."""
+    return distinct(str, "names")(text) if text.strip() else ()
+
+
 positive_float_list = listed(positive_float, "positive numbers")
 beta_list = listed(beta, "betas in [0, 1)")
 

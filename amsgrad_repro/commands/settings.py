@@ -7,8 +7,9 @@ one function here, so its help text is written once. Nothing here imports torch:
 
 import math
 import shlex
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
+from ..census.plan import CensusPlan
 from ..families import FAMILIES
 from ..optim.registry import Hyper
 from ..presets import PRESETS
@@ -16,7 +17,7 @@ from ..realdata.datasets import DATASETS
 from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
-    beta, beta_list, beta_pair, choice, confirm_factor, kernel_optimizer, non_negative_int, opt_args, optimizer_list,
+    beta, beta_list, beta_pair, choice, confirm_factor, distinct, kernel_optimizer, name_list, non_negative_int, opt_args, optimizer_list,
     at_least_two, optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address, steps_or_inf, yes_no,
 )
 
@@ -209,6 +210,29 @@ class BenchSettings:
                                 "(batched torch engine, one repeat: minutes)")
     break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the break rows")
     compile: str = setting("yes", yes_no, "time each kernel's first compilation, in fresh processes")
+
+
+CENSUS_PLAN = CensusPlan()
+
+
+@dataclass(frozen=True)
+class CensusSettings(Common):
+    """``python -m amsgrad_repro census``: every optimizer class of pytorch-optimizer and torch.optim, judged by
+    ``break`` at T = ∞."""
+
+    logdir: str = setting("logs", str, "directory in which the census makes census-<time>/, or resumes the latest "
+                          "one that did not finish", flags=("--out", "--logdir"))
+    only: tuple = setting((), name_list, "comma list of census names (pytorch-optimizer's, or torch.optim's class "
+                          "names in lower case) or package.module:Class", none="every class")
+    family: tuple = setting(CENSUS_PLAN.families, distinct(choice(*FAMILIES), "families"),
+                            "comma list of families, each once")
+    max_period: int = setting(CENSUS_PLAN.max_period, at_least_two, "the largest P (or 1/p) each break searches")
+    row_seconds: float = setting(CENSUS_PLAN.seconds, positive_float, "wall-clock limit of one (class, family); "
+                                 "then the row is refused as timed out")
+
+    def plan(self):
+        return replace(CENSUS_PLAN, families=self.family, max_period=self.max_period, seconds=self.row_seconds,
+                       seed=self.seed)
 
 
 @dataclass(frozen=True)
