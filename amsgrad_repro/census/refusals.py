@@ -33,10 +33,10 @@ def reason(status, stderr, seconds_limit, memory_gb):
         return f"timed out: no verdict within {seconds_limit:g} s"
     line = last_line(stderr)
     if status < 0:
-        return f"killed by signal {-status} (memory limit {memory_gb:g} GB?)"
+        return f"killed by a signal: signal {-status} (its memory limit is {memory_gb:g} GB)"
     message = BREAK_PREFIX.sub("", line)
     if "MemoryError" in line or "out of memory" in line.lower():
-        return f"ran out of memory (limit {memory_gb:g} GB): {message}"
+        return f"ran out of memory: {message} (limit {memory_gb:g} GB)"
     if status == 2 and "not coordinate-wise" in message:
         if NAN.search(message):
             return f"produced NaN: {message}"
