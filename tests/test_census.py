@@ -147,3 +147,15 @@ def test_an_out_that_is_not_a_directory_is_one_line_and_exit_2(capsys, tmp_path)
 ])
 def test_each_refusal_reason_is_told_apart(status, stderr, kind):
     assert refusals.kind(refusals.reason(status, stderr, 600, 8)) == kind
+
+
+def test_the_results_section_counts_and_tables_every_row_of_census_csv(census):
+    from amsgrad_repro.reports.census_text import census_statements
+
+    section = census_statements(os.path.join(census, "census.csv"), os.path.join(census, "summary.json"))["section"]
+    assert "| torch.optim | online | 1 | 0 | 0 | 0 | 0 | 0 |" not in section  # the Adam given by path is its own
+    assert "| import path | online | 1 | 0 | 0 | 0 | 0 | 2 |" in section
+    assert "| pytorch_optimizer | online | 0 | 0 | 0 | 0 | 0 | 1 |" in section
+    assert "| lamb | pytorch_optimizer | refused (not coordinate-wise) |" in section
+    assert "with P (or 1/p) from 2 to 100" in section
+    assert census_statements("nowhere.csv", "nowhere.json")["section"].startswith("No census has been run yet")

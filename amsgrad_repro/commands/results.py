@@ -37,6 +37,7 @@ from ..families import FAMILIES
 from ..optim import registry
 from ..presets import resolve
 from ..reports import break_text, results_text as text, template
+from ..reports.census_text import census_statements
 from ..reports.phase_text import phase_diagram
 from ..reports.summary import write_summary
 from ..runs.interrupt import STOP
@@ -68,6 +69,8 @@ BREAK_FIGURES = ("adam", "amsgrad")  # the optimizers whose failure maps the pag
 # adashift takes a max over the whole tensor, so `break` refuses it (exit 2, not coordinate-wise: a batch would not
 # be independent runs), and thousands of 10^6-step runs one by one through torch would take days.
 BREAK_LEFT_OUT = ("adashift",)
+# The census is not re-run here: `make census` writes these beside the template, and the page reads them.
+CENSUS_FILES = ("census.csv", "census_summary.json")
 
 
 def break_betas(spec):
@@ -324,7 +327,9 @@ def main(command, settings):
     outcomes, path, figures, failed = [], None, [], None
     try:
         values = {"quick_note": text.QUICK_NOTE if quick else "", "tolerance": TOLERANCE,
-                  "shell": SHELL_VARIABLES, "longer": LONGER}
+                  "shell": SHELL_VARIABLES, "longer": LONGER,
+                  "census": template.namespace(**census_statements(
+                      *(os.path.join(os.path.dirname(settings.template), name) for name in CENSUS_FILES)))}
         found = collect(settings, quick, parent, values, outcomes)
         if not STOP.requested:
             path, figures = write_page(settings, values, found)
