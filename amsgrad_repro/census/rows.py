@@ -37,7 +37,8 @@ def judged_row(base, summary, run, seconds):
     limit = worst["limit"]
     certificate = limit.get("certificate") or {}
     return {**base, "engine": summary["engine"], "outcome": limit["outcome"], "P": _number(worst.get("period")),
-            "p": _number(worst.get("p")), "C": _number(worst["C"]), "mean_coefficient": _number(worst["mean_coefficient"]),
+            "p": _number(worst.get("p")), "C": _number(worst["C"]),
+            "mean_coefficient": _number(worst["mean_coefficient"]),
             "tail_x": _number(limit.get("tail_x")), "push": _number(limit.get("push")),
             "certificate": certificate.get("kind", ""), "steps_to_optimum": _number(limit.get("steps")),
             "reason": limit.get("reason", ""), "replay": worst.get("replay", ""), "run": run,

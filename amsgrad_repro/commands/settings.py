@@ -17,8 +17,9 @@ from ..realdata.datasets import DATASETS
 from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
-    beta, beta_list, beta_pair, choice, confirm_factor, distinct, kernel_optimizer, name_list, non_negative_int, opt_args, optimizer_list,
+    beta, beta_list, beta_pair, choice, confirm_factor, kernel_optimizer, non_negative_int, opt_args, optimizer_list,
     at_least_two, optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address, steps_or_inf, yes_no,
+    distinct, name_list,
 )
 
 

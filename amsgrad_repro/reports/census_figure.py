@@ -11,6 +11,7 @@ COLOURS = {"stuck": "#b2182b", "breaks": "#ef8a62", "misses": "#f4d03f", "undeci
            "converges": "#1a9850", "refused": "#ffffff"}
 PER_PANEL = 50  # classes per panel
 ROW_INCHES = 0.16  # height of one class
+SHORT = {"torch.optim": "torch", "pytorch_optimizer": "po"}  # a library's name on the figure
 
 
 def census_figure(path, written, families):
@@ -37,8 +38,7 @@ def census_figure(path, written, families):
         ax.set_xlim(0, len(families))
         ax.set_ylim(shown, 0)
         ax.set_yticks([i + 0.5 for i in range(len(block))])
-        ax.set_yticklabels([f"{name} ({'torch' if library == 'torch.optim' else 'po' if library == 'pytorch_optimizer' else 'path'})"
-                            for library, name in block], fontsize=6)
+        ax.set_yticklabels([f"{name} ({SHORT.get(library, 'path')})" for library, name in block], fontsize=6)
         ax.set_xticks([j + 0.5 for j in range(len(families))])
         ax.set_xticklabels(families, fontsize=7)
         ax.xaxis.tick_top()
