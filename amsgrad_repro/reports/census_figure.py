@@ -24,7 +24,7 @@ def census_figure(path, written, families):
     outcome = {(row["library"], row["name"], row["family"]): row for row in written}
     panels = max(1, math.ceil(len(names) / PER_PANEL))
     shown = min(len(names), PER_PANEL) or 1
-    fig, axes = plt.subplots(1, panels, figsize=(3.6 * panels, 1.6 + ROW_INCHES * shown), squeeze=False)
+    fig, axes = plt.subplots(1, panels, figsize=(max(6.0, 3.6 * panels), 1.8 + ROW_INCHES * shown), squeeze=False)
     for p, ax in enumerate(axes[0]):
         block = names[p * PER_PANEL:(p + 1) * PER_PANEL]
         for i, (library, name) in enumerate(block):
@@ -46,7 +46,7 @@ def census_figure(path, written, families):
         for spine in ax.spines.values():
             spine.set_visible(False)
     fig.legend(handles=[Patch(facecolor=COLOURS[k], edgecolor="#808080", label=k) for k in CENSUS_OUTCOMES],
-               loc="lower center", ncol=len(CENSUS_OUTCOMES), fontsize=7, frameon=False)
-    fig.suptitle(f"census at T = ∞: {len(names)} classes (po: pytorch-optimizer, torch: torch.optim)", fontsize=9)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+               loc="lower center", ncol=len(CENSUS_OUTCOMES) if panels > 1 else 3, fontsize=7, frameon=False)
+    fig.suptitle(f"census at T = ∞: {len(names)} classes\n(po: pytorch-optimizer, torch: torch.optim)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.08 if panels == 1 else 0.03, 1, 0.95))
     return save_png(fig, path, dpi=150)
