@@ -64,7 +64,7 @@ def _break(entry, family, plan, scratch):
     """Runs ``break``; (exit status, stdout, stderr), status None when it ran past ``plan.seconds``."""
     command = [sys.executable, "-m", "amsgrad_repro", "break", "--optimizer", entry.optimizer,
                *plan.break_flags(family), "--out", scratch]
-    out, err = (open(os.path.join(scratch, name), "w+") for name in (".stdout", ".stderr"))
+    out, err = (open(os.path.join(scratch, name), "w+") for name in ("stdout.txt", "stderr.txt"))
     limit = int(plan.memory_gb * 2**30)
     child = subprocess.Popen(command, stdout=out, stderr=err, start_new_session=True,
                              preexec_fn=lambda: _limits(limit))
@@ -121,5 +121,5 @@ def _files(scratch, prefix):
         for name in names:
             path = os.path.join(where, name)
             with open(path, "rb") as f:
-                found[os.path.join(prefix, os.path.relpath(path, scratch)).replace(".std", "std")] = f.read()
+                found[os.path.join(prefix, os.path.relpath(path, scratch))] = f.read()
     return found

@@ -3,8 +3,9 @@ class of ``torch.optim``, each with the import path ``break`` is given and the d
 
 A class that some registry entry builds with nothing but lr and the class's own betas (``registry.Factory`` with
 no fixed arguments) is given to ``break`` by that registry name, so that it runs on its fused kernel: the same
-class at the same settings, with the stronger certificate. Every other class goes by import path, on the batched
-torch engine.
+class at the same settings, with the stronger certificate. A kernel that reads t (RAdam, NAdam, ADOPT, AdaBound)
+gets no T = ∞ certificate from the fused engine, so those classes, and every other one, go by import path, on the
+batched torch engine, whose certificate waits for the bias corrections to settle.
 """
 
 import inspect
@@ -42,11 +43,12 @@ def _entry(library, name, cls):
 
 
 def registry_name(cls):
-    """The first registry entry that builds ``cls`` itself with only lr and its own betas, or None."""
+    """The first registry entry that builds ``cls`` itself with only lr and its own betas, with a kernel that does not
+    read t, or None."""
     for spec in registry.SPECS:
         build = spec.build
         if isinstance(build, registry.Factory) and not build.fixed and spec.kernel and \
-                build.optimizer_class() is cls:
+                "t" not in spec.kernel.also_reads and build.optimizer_class() is cls:
             return spec.name
     return None
 
