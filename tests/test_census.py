@@ -2,6 +2,7 @@
 input. Rows run ``break`` in child processes (about 3 s each here), so the tests share one small census."""
 
 import csv
+import json
 import math
 import os
 import signal
@@ -68,10 +69,7 @@ def test_exactly_one_row_per_class_and_family_in_census_order(census):
     written = read(census)
     assert [(row["name"], row["family"]) for row in written] == [
         (name, "online") for name in ONLY.split(",")]
-    figure = os.path.join(census, "census.png")
-    assert os.path.getsize(figure) > 0
-    import json
-
+    assert os.path.getsize(os.path.join(census, "census.png")) > 0
     with open(os.path.join(census, "summary.json")) as f:
         summary = json.load(f)
     assert summary["complete"] and summary["plan"]["max_period"] == 100

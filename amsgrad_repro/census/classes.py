@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from ..optim import registry
 
-LIBRARIES = ("pytorch_optimizer", "torch.optim")
 SHOWN_DEFAULTS = (bool, int, float, str, tuple, type(None))  # signature defaults recorded in a row
 
 

@@ -70,14 +70,16 @@ def main(command, settings):
 
 
 def unfinished(out):
-    """The latest ``census-*`` directory under ``out`` whose summary.json is missing or says it did not finish."""
-    for path in sorted(glob.glob(os.path.join(out, "census-*")), reverse=True):
-        summary = os.path.join(path, "summary.json")
-        if not os.path.exists(summary):
-            return path
-        with open(summary) as f:
-            return None if json.load(f).get("complete") else path
-    return None
+    """The latest ``census-*`` directory under ``out`` when its summary.json is missing (the census was killed) or
+    says it did not finish; else None."""
+    found = sorted(glob.glob(os.path.join(out, "census-*")))
+    if not found:
+        return None
+    summary = os.path.join(found[-1], "summary.json")
+    if not os.path.exists(summary):
+        return found[-1]
+    with open(summary) as f:
+        return None if json.load(f).get("complete") else found[-1]
 
 
 def counts(written):
