@@ -141,6 +141,7 @@ def test_an_out_that_is_not_a_directory_is_one_line_and_exit_2(capsys, tmp_path)
     (2, "amsgrad-repro break: error: argument --optimizers: X cannot be built with these settings: lr must be > 0",
      "the constructor failed"),
     (1, "Traceback ...\nMemoryError", "ran out of memory"),
+    (1, "RuntimeError: element 0 of tensors does not require grad and does not have a grad_fn", "needs a closure"),
     (None, "", "timed out"),
 ])
 def test_each_refusal_reason_is_told_apart(status, stderr, kind):

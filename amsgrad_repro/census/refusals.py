@@ -9,7 +9,8 @@ import re
 
 NAN = re.compile(r"\bnan\b", re.IGNORECASE)
 TWO_D = re.compile(r"\b(2D|2-D|two-dimensional|ndim|dim\(\)|matrix|matrices)\b", re.IGNORECASE)
-CLOSURE = re.compile(r"closure", re.IGNORECASE)
+# a step that calls no closure, or wants the gradient's graph (AdaHessian, Sophia: Hessian-vector products)
+CLOSURE = re.compile(r"closure|grad_fn|create_graph", re.IGNORECASE)
 BREAK_PREFIX = re.compile(r"^amsgrad-repro break: error: argument --\w+(-\w+)*: ")
 BUILD_FAILED = " cannot be built with these settings: "
 
