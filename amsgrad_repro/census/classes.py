@@ -72,7 +72,7 @@ def all_entries():
 
 def select(only):
     """The entries named by ``only`` (census names, any case, each matching every library that has it, or
-    ``package.module:Class``), in census order; all of them when ``only`` is empty.
+    ``package.module:Class``), in the order named; all of them, in census order, when ``only`` is empty.
 
     Raises:
         ValueError: a name the census does not know, or a path that is not an optimizer class.
