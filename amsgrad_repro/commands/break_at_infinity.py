@@ -34,8 +34,8 @@ from .search import RATIO_MAX, Budget, Search, Space
 
 SHOWN = 5  # the worst candidates printed
 BUDGET = Budget(rarity_levels=4 * (Budget().rarity - 1) + 1)  # refinement on a 4x finer grid of periods
-MAX_PERIOD = {"fused": 10**6, "batched": 10**3}  # --max-period by default: a torch step of the whole batch costs
-# tens of µs, and a certificate needs the burn-in and K periods of every candidate
+MAX_PERIOD = {"fused": 10**6, "batched": 10**4}  # --max-period by default: a torch step of the batch costs 50 to
+# 120 µs, and a certificate needs the burn-in and about 8 periods of a candidate (``engines.batched_limits``)
 
 
 def main(command, settings):

@@ -139,8 +139,9 @@ class BreakSettings(Common):
                          "to --max-period); or a number of steps T of every candidate, judged by its tail x at T "
                          "(P or 1/p up to T/100)")
     max_period: int = setting(None, at_least_two, "at --steps inf: the largest P (or 1/p) searched; at a finite T the "
-                              "search takes P up to T/100", none="1000000 on the fused engine, 1000 on the batched "
-                              "torch engine, whose step of a batch costs tens of microseconds")
+                              "search takes P up to T/100", none="1000000 on the fused engine; 10000 on the batched "
+                              "torch engine, where one step of the batch costs 50 to 120 microseconds and a candidate "
+                              "needs its burn-in and about 8 periods")
     margin: float = setting(0.01, positive_float, "least mean coefficient of a candidate, in units of s: keeps x* = -1 "
                             "strict, so that slow is not mistaken for broken")
     scale: float = setting(1.0, positive_float, "s, fixed during the search: adaptive methods are nearly scale-free")

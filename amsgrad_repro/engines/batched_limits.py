@@ -14,11 +14,14 @@ certificate is weaker than the fused engine's (``engines.limits``), which knows 
   repeat for ever: the limit tail x is the mean of x_t over its last period, and R_T/T the period's mean of
   a_t·x_t − x*·a_t (x* = −1), in float64. Cycles longer than one period are not looked for (undecided).
   Whether the update reads x (weight decay, AdamW) is detected once, from the burned-in state (``reads_x``), and
-  recorded in each certificate as ``x_dependent``; the full-state check holds either way. The push and the
-  predicted steps are not measured (NaN).
+  recorded in each certificate as ``x_dependent``; the full-state check holds either way. For a class that does
+  not read x, a run whose optimizer state repeats has its push c/P measured by a walk of a copy of it, and one
+  whose push exceeds the rounding is sent to the end of F the push points to (certificate field ``sent_to``),
+  where its orbit is then certified; its predicted steps to x* are 2/|c/P|. A candidate has its burn-in and
+  ``PATIENCE`` periods (at least ``MIN_PATIENCE`` steps), and a decided one leaves the tensor at once.
 - Stochastic family (``stochastic_limits``), certificate *drift-interval*: the drift of x per step, as
   ``engines.limits.stochastic_limits``, from a copy of the run on the whole line (no clamp), for classes whose
-  update does not read x.
+  update does not read x; undecided when its steps drew fewer than ``engines.limits.MIN_RARE`` rare gradients.
 
 Under α/√t no verdict is built (undecided).
 """
@@ -295,8 +298,8 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
     bound = bound.max(axis=0) / length
     low, high = mean - half - bound, mean + half + bound
     return [drift_limit(mean[r], low[r], high[r], {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks,
-                                                   "burn_in": start, "rounding": float(bound[r]), "x_dependent": False})
-            for r in range(len(candidates))]
+                                                   "burn_in": start, "rounding": float(bound[r]), "x_dependent": False},
+                        rare=round(rare[:, r].sum())) for r in range(len(candidates))]
 
 
 def _betas(optimizer):
