@@ -207,8 +207,11 @@ class BenchSettings:
     end_to_end: str = setting("yes", yes_no, "time the default online/stochastic commands")
     break_search: str = setting("fused", choice("no", "fused", "both"),
                                 "time the default break search of adam (fused) and, with both, of torch.optim:Adam "
-                                "(batched torch engine, one repeat: minutes)")
-    break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the break rows")
+                                "(batched torch engine, one repeat), at T = --break-steps and at T = inf")
+    break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the finite-T break rows, "
+                               "each timed beside the default T = inf search")
+    break_max_period: int = setting(None, at_least_two, "--max-period of the T = inf break rows",
+                                    none="the break command's default")
     compile: str = setting("yes", yes_no, "time each kernel's first compilation, in fresh processes")
 
 
