@@ -12,7 +12,8 @@ boundaries:
   and R_T/T the cycle's mean of a_t·x_t − x*·a_t, exactly as the package computes them.
 - *periodic-state*: the optimizer state repeats after k periods, x not (yet). The push c = −Σ u_t per period (over
   the k periods, divided by k) moves x up when c > 0 and down when c < 0, anywhere inside F, once |c| exceeds the
-  float32 rounding of the walk (``_pushes``). The period map of the walk is monotone in x, so x ends on the orbit
+  float32 rounding of the walk (``_pushes``; a push below ``LEAST_ROUNDING`` per step is within it without the
+  walk being bounded). The period map of the walk is monotone in x, so x ends on the orbit
   that starts at the end of F that c pushes towards; that orbit is run until it repeats, and gives the limit.
   Under α/√t, x cannot repeat: x → +1 when c > 0 (Reddi et al., Section 3: the mechanism of Theorem 1) and → −1 when
   c < 0, in real arithmetic (in float32, x freezes once α/√t·|u_t| is below half an ulp of x).
@@ -45,6 +46,7 @@ SETTLE = 17  # burn-in in units of 1/(1 − β): β^17/(1−β) is below float32
 WALK = 1 << 14  # steps of one walk from x = 0 (``_pushes``, ``stochastic_limits``)
 PATIENCE = 1 << 20  # online: steps a push may take to cross F before the run is sent to the end it points to
 CONFIDENCE = 0.99
+LEAST_ROUNDING = 2.0**-24  # per step: the walk in F rounds x_t − u_t near |x| = 1 by up to half an ulp of 1 + |u_t|
 MIN_RARE = 8  # stochastic: the fewest rare gradients a drift measurement must draw to decide
 
 
@@ -181,6 +183,8 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
         sent = False
         slow = ~done & (k_state > 0) & x_free & np.isnan(rounding[ids])
         slow[slow] = sqrt or (np.abs(push[ids[slow]]) < 2.0 / patience)  # crosses F in more than patience steps
+        flat = slow & (np.abs(push[ids]) <= LEAST_ROUNDING)  # within any walk's rounding: no need to bound it
+        rounding[ids[flat]], slow[flat] = LEAST_ROUNDING, False
         if slow.any():  # the runs decided by their push: measured again, with the bound on its rounding
             push[ids[slow]], rounding[ids[slow]] = _pushes(batch, saved, np.flatnonzero(slow), k_state[slow])
         for i in np.flatnonzero(~done & (k_state > 0) & x_free & ~np.isnan(rounding[ids])):
