@@ -17,8 +17,10 @@ from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
     beta, beta_list, beta_pair, choice, confirm_factor, kernel_optimizer, non_negative_int, opt_args, optimizer_list,
-    at_least_two, optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address, steps_or_inf, yes_no,
+    at_least_two, grid_size, optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address,
+    steps_or_inf, yes_no,
 )
+from .search import Budget
 
 
 def setting(default, parse, help, flags=None, none="preset"):
@@ -145,6 +147,12 @@ class BreakSettings(Common):
     margin: float = setting(0.01, positive_float, "least mean coefficient of a candidate, in units of s: keeps x* = -1 "
                             "strict, so that slow is not mistaken for broken")
     scale: float = setting(1.0, positive_float, "s, fixed during the search: adaptive methods are nearly scale-free")
+    grid: tuple = setting(None, grid_size, "the coarse grid, AxB: A periods (or 1/p) by B mean coefficients, one "
+                          "round as one batch", none=f"{Budget.rarity}x{Budget.mean}")
+    rounds: int = setting(Budget.rounds, non_negative_int, "rounds of refinement around the worst candidates after "
+                          f"the coarse grid, about {Budget.per_round} candidates each")
+    drift_steps: int = setting(1 << 18, positive_int, "at --steps inf, stochastic family: the steps of each "
+                               "candidate's drift measurement (fewer: a wider interval, more undecided)")
     confirm: object = setting("auto", confirm_factor,
                               "with --steps T: re-run the worst candidate for CONFIRM x T steps on the search's engine, to tell slow "
                               "(it comes back) from stuck (it stays); auto: 10 on the fused engine, off on the batched "
@@ -152,6 +160,13 @@ class BreakSettings(Common):
 
     def hyper(self):
         return Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)
+
+    def budget(self):
+        """The search's ``commands.search.Budget``; at T = ∞ its refinement keeps to a 4x finer grid of periods, so
+        that candidates with one P share one batch."""
+        rarity, mean = self.grid or (Budget.rarity, Budget.mean)
+        levels = 4 * (rarity - 1) + 1 if math.isinf(self.steps) else 0
+        return Budget(rarity=rarity, mean=mean, rounds=self.rounds, rarity_levels=levels)
 
 
 @dataclass(frozen=True)

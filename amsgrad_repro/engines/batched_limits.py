@@ -38,6 +38,7 @@ from ..runs.verdict import limit_outcome
 from .batched import BLOCK, _one_thread, _Runs
 from .fused import chunks
 from .limits import (
+    DRIFT_BLOCKS,
     SEARCH_DRIFT_STEPS,
     SETTLE,
     Limit,
@@ -258,7 +259,7 @@ def _period_means(history, end, period, rows):
     return tail, regret
 
 
-def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH_DRIFT_STEPS, blocks=32):
+def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH_DRIFT_STEPS, blocks=DRIFT_BLOCKS):
     """One ``engines.limits.Limit`` per stochastic candidate, from the drift of x per step, as
     ``engines.limits.stochastic_limits`` measures it, for a class whose update does not read x (``reads_x``).
 
@@ -313,10 +314,11 @@ def _betas(optimizer):
     return found
 
 
-def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None):
+def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None,
+             drift_steps=SEARCH_DRIFT_STEPS):
     """The T = ∞ counterpart of ``batched.evaluate`` for the break search, parallel to ``engines.limits.evaluate``:
     a ``runs.outcome.LimitOutcome`` of ``candidates`` (``online_limits``, or ``stochastic_limits`` over
-    ``engines.limits.SEARCH_DRIFT_STEPS``). ``steps`` is taken for the engines' common signature; there is no T."""
+    ``drift_steps``). ``steps`` is taken for the engines' common signature; there is no T."""
     if candidates.family.random:
-        return LimitOutcome(stochastic_limits(spec, hyper, candidates, schedule))
+        return LimitOutcome(stochastic_limits(spec, hyper, candidates, schedule, steps=drift_steps))
     return LimitOutcome(online_limits(spec, hyper, candidates, schedule, progress=progress))

@@ -47,6 +47,7 @@ WALK = 1 << 14  # steps of one walk from x = 0 (``_pushes``, ``stochastic_limits
 PATIENCE = 1 << 20  # online: steps a push may take to cross F before the run is sent to the end it points to
 CONFIDENCE = 0.99
 LEAST_ROUNDING = 2.0**-24  # per step: the walk in F rounds x_t − u_t near |x| = 1 by up to half an ulp of 1 + |u_t|
+DRIFT_BLOCKS = 32  # stochastic: the blocks a drift measurement is cut into
 MIN_RARE = 8  # stochastic: the fewest rare gradients a drift measurement must draw to decide
 
 
@@ -315,7 +316,7 @@ def half_ulps(path):
     return walk_sums(np.ascontiguousarray(path, np.float32))[1]
 
 
-def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24, blocks=32, burn_in=None,
+def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24, blocks=DRIFT_BLOCKS, burn_in=None,
                       walk=WALK):
     """One ``Limit`` per stochastic candidate, from the drift of x (kernels that read neither x nor t).
 
@@ -428,11 +429,12 @@ def regression_estimate(drift, share, p):
 SEARCH_DRIFT_STEPS = 1 << 18  # stochastic: the steps of a search's drift estimate (a replay takes the default 2^24)
 
 
-def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None):
+def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None,
+             drift_steps=SEARCH_DRIFT_STEPS):
     """The T = ∞ counterpart of ``fused.evaluate`` for the break search: a ``runs.outcome.LimitOutcome`` of
-    ``candidates`` (``online_limits`` or, with ``SEARCH_DRIFT_STEPS``, ``stochastic_limits``). ``steps`` and
-    ``progress`` are taken for the engines' common signature; there is no T."""
+    ``candidates`` (``online_limits``, or ``stochastic_limits`` over ``drift_steps``). ``steps`` and ``progress``
+    are taken for the engines' common signature; there is no T."""
     row = fused.hyperparameters(spec, hyper)
     if candidates.family.random:
-        return LimitOutcome(stochastic_limits(spec, row, candidates, schedule, steps=SEARCH_DRIFT_STEPS))
+        return LimitOutcome(stochastic_limits(spec, row, candidates, schedule, steps=drift_steps))
     return LimitOutcome(online_limits(spec, row, candidates, schedule))
