@@ -58,7 +58,7 @@ THEOREM_OPTIMIZERS = ("adam", "adam-paper", "rmsprop")
 
 
 def theorems(opt, beyond):
-    """One sentence per optimizer of ``THEOREM_OPTIMIZERS``: its betas, whether β1 < √β2 holds, and whether the
+    """One sentence per optimizer of ``THEOREM_OPTIMIZERS`` that was searched: its betas, whether β1 < √β2 holds, and whether the
     searches found what the theorems say exists; ``beyond`` says where a counterexample they missed may lie.
 
     Args:
@@ -67,7 +67,9 @@ def theorems(opt, beyond):
     """
     lines = []
     for name in THEOREM_OPTIMIZERS:
-        by_family = opt[name]
+        by_family = opt.get(name)
+        if by_family is None:
+            continue
         beta1, beta2 = next(iter(by_family.values())).betas
         beta1 = beta1 if "beta1" in registry.get(name).uses else 0.0
         holds = beta1 < math.sqrt(beta2)

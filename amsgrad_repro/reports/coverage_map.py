@@ -60,8 +60,8 @@ def statements(searches):
         opt.setdefault(name, {})[family] = dict(covered=len(covered), stuck=stuck, cells=len(cells))
     amsgrad = [f"β1 = {b1:g}, β2 = {b2:g} ({family})" for (name, family), cells in panels.items()
                if name == "amsgrad" for (b1, b2), found in cells.items() if found.breaks]
-    return dict(cells=len(next(iter(panels.values()))), beta1=join(f"{b:g}" for b in beta1s),
-                beta2=join(f"{b:g}" for b in beta2s), panels="\n".join(lines), opt=opt,
+    return dict(cells=len(next(iter(panels.values()))), beta1=", ".join(f"{b:g}" for b in beta1s),
+                beta2=", ".join(f"{b:g}" for b in beta2s), panels="\n".join(lines), opt=opt,
                 amsgrad_breaks=join(amsgrad) or "none")
 
 

@@ -16,9 +16,10 @@ from .break_text import read_betas, theorems
 from .template import MINUS, join, number
 
 
-def short(value):
-    """A small or large number as the page writes it: ``1.3e7``, ``−1.5e−7``, ``0.0042``."""
-    text = f"{value:.2g}"
+def short(value, spec=".2g"):
+    """A small or large number as the page writes it: ``1.3e7``, ``−1.5e−7``, ``0.0042``; ``spec`` sets the
+    digits."""
+    text = f"{value:{spec}}"
     if "e" in text:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}"
@@ -33,7 +34,7 @@ def first_clause(reason):
 
 def _at(family, row):
     """``P = 1,000,000, C = 1.01e6`` for a candidate (a ``break.csv`` row or the summary's worst)."""
-    return f"{family.symbol} = {family.show(row[family.parameter])}, C = {short(row['C'])}"
+    return f"{family.symbol} = {family.show(row[family.parameter])}, C = {short(row['C'], '.4g')}"
 
 
 def _rarity(family, row):
@@ -75,7 +76,7 @@ def cell(found):
     interval = limit["certificate"].get("interval")
     if found.breaks or found.outcome == "misses":
         word = {"stuck": "**stuck at +1** for ever", "breaks": "**breaks**"}.get(found.outcome, "misses x*")
-        how = (f"drift {short(limit['push'])} per step" if interval
+        how = (f"drift {short(limit['push'], '+.2g')} per step" if interval
                else f"limit tail x {number(limit['tail_x'], '+.2f')}")
         return f"{word}: {how} at {found.at}"
     undecided = (f"{found.undecided:,} of {found.candidates:,} undecided ({found.why})" if found.undecided
@@ -137,5 +138,6 @@ def table(searches):
     return dict(rows="\n".join(rows), both=names(both), some=names(some, True), none=names(none),
                 n_both=len(both), n_some=len(some), n_none=len(none), n=len(opt),
                 undecided=join(open_) or "none", contrast="\n".join(contrast) or "- none",
-                theorems=theorems(opt, "at T = ∞ the search reaches P (or 1/p) up to its --max-period, 10^6"),
+                theorems=theorems(opt, "it lies outside the searched range (P or 1/p ≤ 10^6, C/(P − 1) ≤ 100) or "
+                                          "its verdict stayed undecided"),
                 commands="\n".join(found.command for found in limits.values()), opt=opt)
