@@ -520,22 +520,22 @@ def test_the_theorems_paragraph_says_where_the_search_found_what_they_promise(tm
 
 
 def test_on_a_tiny_coverage_grid_amsgrad_never_breaks_on_the_online_family_and_adam_does(capsys, tmp_path):
-    """Real ``break --steps inf`` searches (P up to 100) on a 2 × 2 corner of the grid: the coverage statements and
+    """Real ``break --steps inf`` searches (P up to 30) on a 1 × 2 corner of the grid: the coverage statements and
     the figure come from them."""
     searches = {}
     for name in ("adam", "amsgrad"):
-        for beta1 in (0.0, 0.9):
+        for beta1 in (0.9,):
             for beta2 in (0.9, 0.99):
                 logdir = tmp_path / f"{name}-{beta1}-{beta2}"
                 status, _, err = run_main(capsys, "break", "--optimizer", name, "--family", "online", "--steps",
-                                          "inf", "--betas", f"{beta1},{beta2}", "--max-period", "100",
+                                          "inf", "--betas", f"{beta1},{beta2}", "--max-period", "30",
                                           "--logdir", str(logdir))
                 assert status == 0, err
                 found = limit_search_text.search(text.load_run(only_run_dir(logdir)))
                 searches[(name, "online", beta1, beta2)] = text.namespace(**found)
     cover = coverage_map.statements(searches)
     assert cover["amsgrad_breaks"] == "none" and cover["opt"]["amsgrad"]["online"]["covered"] == 0
-    assert cover["opt"]["adam"]["online"]["covered"] >= 1 and cover["cells"] == 4
-    assert cover["beta1"] == "0, 0.9" and cover["beta2"] == "0.9, 0.99"
+    assert cover["opt"]["adam"]["online"]["covered"] >= 1 and cover["cells"] == 2
+    assert cover["beta1"] == "0.9" and cover["beta2"] == "0.9, 0.99"
     coverage_map.draw(tmp_path / "coverage.png", searches)
     assert (tmp_path / "coverage.png").read_bytes().startswith(b"\x89PNG")

@@ -6,7 +6,8 @@ a child process (so it is exactly the command the page shows). Its run directory
 ``sweep.csv``, ``leaderboard.csv``) go through the statement function of ``reports.results_text`` named by the
 source, and the template reads the result as ``{<name>.<field>}``.
 
-A statement over several sources (the break table) is a ``Table``: its function gets their namespaces.
+A statement over several sources (the break tables, the coverage map) is a ``Table``: its function gets their
+namespaces, and its figures are drawn from them into docs/.
 
 Adding a section: append a ``Source`` to ``SOURCES`` with its command, its statement function (a new one in
 ``reports/``, or ``results_text.figure2`` for another Figure 2) and its figures, then write its text in the template,
@@ -24,7 +25,6 @@ on one machine give the same bytes.
 """
 
 import os
-import shlex
 import shutil
 import subprocess
 import sys

@@ -3,23 +3,24 @@ stuck or breaks at T = ∞), for Adam, where Theorems 2 and 3 say one exists whe
 the paper's analysis says none does.
 
 ``statements`` takes one ``limit_search_text.search`` per (optimizer, family, β1, β2) cell and words the counts;
-``draw`` writes the figure: one panel per optimizer and family, each cell coloured by its worst candidate's outcome
-and labelled with the witness's P (or 1/p), the cells with β1 ≥ √β2 (outside the theorems) grey.
+``draw`` writes the figure: one panel per optimizer and family, each cell coloured by its search's status
+(``limit_search_text.search``) and labelled with the witness's P (or 1/p), the cells with β1 ≥ √β2 (outside the theorems) grey.
 """
 
 import math
 
 import numpy as np
 
-from ..runs.verdict import LIMIT_OUTCOMES
 from .limit_search_text import short
 from .png import save_png
 from .pyplot import plt
 from .template import join
 
-COLOURS = {"stuck": "#b2182b", "breaks": "#ef8a62", "misses": "#fddbc7", "undecided": "#d9d9d9",
-           "converges": "#67a9cf"}
-"""Each T = ∞ outcome's colour: reds where the optimizer breaks, blue where it converges."""
+STATUS = {"stuck": ("#b2182b", "witness: stuck at +1"), "breaks": ("#ef8a62", "witness: breaks"),
+          "misses": ("#fddbc7", "no witness; worst misses x*"),
+          "converges": ("#67a9cf", "no witness; decided ones converge"),
+          "undecided": ("#bdbdbd", "no witness; all undecided")}
+"""Each cell's status (``limit_search_text.search``): its colour and legend; reds where the optimizer breaks."""
 
 
 def in_theorems(beta1, beta2):
@@ -41,7 +42,7 @@ def statements(searches):
 
     Returns ``cells`` (cells per panel), ``beta1`` and ``beta2`` (the grid's values, as text), ``panels`` (one
     line per optimizer and family: how many cells have a witness, stuck or breaking, and the range of the witnesses'
-    P or 1/p), ``opt[name][family]`` (``covered``, ``stuck``, ``cells``) and ``amsgrad_breaks`` (AMSGrad's cells
+    P or 1/p, and the cells without one by their status), ``opt[name][family]`` (``covered``, ``stuck``, ``cells``) and ``amsgrad_breaks`` (AMSGrad's cells
     with a witness, as a sentence)."""
     panels = _panels(searches)
     beta1s = sorted({b1 for _, _, b1, _ in searches})
@@ -49,14 +50,16 @@ def statements(searches):
     lines, opt = [], {}
     for (name, family), cells in panels.items():
         covered = {key: found for key, found in cells.items() if found.breaks}
-        stuck = sum(found.outcome == "stuck" for found in covered.values())
-        undecided = sum(found.outcome == "undecided" for found in cells.values())
+        status = [found.status for found in cells.values()]
+        stuck, converges, undecided = (status.count(word) for word in ("stuck", "converges", "undecided"))
         symbol = next(iter(cells.values())).symbol
         witnesses = [found.witness for found in covered.values()]
         where = (f"; the smallest witness {symbol if symbol == 'P' else '1/p'} per cell from "
                  f"{short(min(witnesses))} to {short(max(witnesses))}" if witnesses else "")
         lines.append(f"- `{name}`, {family} family: a witness in {len(covered)} of {len(cells)} cells ({stuck} "
-                     f"stuck at +1){where}; {undecided} cells undecided.")
+                     f"stuck at +1){where}. Without one: {converges} cells where every decided candidate converges, "
+                     f"{status.count('misses')} where the worst misses x* on a wide cycle, {undecided} where no "
+                     "candidate was decided.")
         opt.setdefault(name, {})[family] = dict(covered=len(covered), stuck=stuck, cells=len(cells))
     amsgrad = [f"β1 = {b1:g}, β2 = {b2:g} ({family})" for (name, family), cells in panels.items()
                if name == "amsgrad" for (b1, b2), found in cells.items() if found.breaks]
@@ -66,8 +69,8 @@ def statements(searches):
 
 
 def draw(path, searches):
-    """Writes the coverage map: a panel per (optimizer, family), β2 across, β1 up; each cell in its worst
-    candidate's outcome colour with the witness's P (or 1/p), grey where β1 ≥ √β2."""
+    """Writes the coverage map: a panel per (optimizer, family), β2 across, β1 up; each cell in its
+    status colour (``STATUS``) with the witness's P (or 1/p), hatched grey where β1 ≥ √β2."""
     panels = _panels(searches)
     beta1s = sorted({b1 for _, _, b1, _ in searches})
     beta2s = sorted({b2 for _, _, _, b2 in searches})
@@ -81,8 +84,8 @@ def draw(path, searches):
         for i, beta1 in enumerate(beta1s):
             for j, beta2 in enumerate(beta2s):
                 found = cells.get((beta1, beta2))
-                colour = COLOURS[found.outcome] if found else "white"
-                ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=colour, edgecolor="white", lw=1.5,
+                ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=STATUS[found.status][0] if found else "0.96",
+                                           edgecolor="white" if found else "0.8", lw=1.5,
                                            hatch=None if found else "///"))
                 if found and found.breaks:
                     ax.text(j + 0.5, i + 0.5, f"{symbol if symbol == 'P' else '1/p'}\n{short(found.witness)}",
@@ -96,9 +99,9 @@ def draw(path, searches):
         ax.set_xlabel("β2")
         ax.set_ylabel("β1")
         ax.set_title(f"{name}, {family} family, T = ∞", fontsize=10)
-    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=COLOURS[outcome]) for outcome in LIMIT_OUTCOMES]
-    fig.legend(handles, [f"worst candidate {outcome}" for outcome in LIMIT_OUTCOMES], loc="outside lower center",
-               ncols=len(LIMIT_OUTCOMES), fontsize=8, frameon=False)
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=colour) for colour, _ in STATUS.values()]
+    fig.legend(handles, [label for _, label in STATUS.values()], loc="outside lower center", ncols=3, fontsize=8,
+               frameon=False)
     fig.suptitle("break --steps inf on a β1 × β2 grid: the smallest witness's P (or 1/p) in each broken cell",
                  fontsize=10)
     save_png(fig, path, dpi=110)

@@ -46,8 +46,9 @@ def search(run):
     number}), ``outcome`` (the worst candidate's), ``breaks`` (its outcome is stuck or breaks), ``at`` (where it
     is), ``witness`` (the smallest P, or 1/p, of a breaking candidate; None when none breaks), ``slowest``
     (the converging candidate with the most predicted steps: ``steps``, ``push``, ``at``; None when none converges),
-    ``undecided`` (how many) and ``why`` (the worst undecided candidate's reason, its first clause), ``replay``, and
-    ``outcome_text``: the table's cell."""
+    ``undecided`` (how many) and ``why`` (the worst undecided candidate's reason, its first clause), ``replay``,
+    ``status`` (the search in one word: the worst outcome when it is stuck, breaks or misses; else ``converges`` when
+    some candidate converges, ``undecided`` when none does) and ``outcome_text``: the table's cell."""
     summary, rows = run.summary, run.tables.get("break", [])
     settings, worst = summary["settings"], summary["worst"]
     family = families.get(worst["family"])
@@ -67,7 +68,10 @@ def search(run):
         slowest=slowest and SimpleNamespace(steps=slowest["steps_to_optimum"], push=slowest["push"],
                                             at=_at(family, slowest), drift=slowest["certificate"] == "drift-interval"),
         undecided=len(undecided), why=pushed and first_clause(pushed["reason"]))
-    return dict(fields, outcome_text=cell(SimpleNamespace(**fields)))
+    found = SimpleNamespace(**fields)
+    status = (found.outcome if found.breaks or found.outcome == "misses"
+              else "converges" if found.slowest else "undecided")
+    return dict(fields, status=status, outcome_text=cell(found))
 
 
 def cell(found):
