@@ -239,9 +239,9 @@ def limit_row(family, rarity, C, outcome, push, steps="", reason=""):
             "t0": "", "k": "", "interval_low": "", "interval_high": "", "reason": reason, "round": 0}
 
 
-def write_limit_run(run_dir, settings, rows, replay="python -m ..."):
+def write_limit_run(run_dir, settings, rows, replay="python -m ...", replayed=None):
     """A ``break --steps inf`` run directory: summary.json (the worst of ``rows``, ranked as break ranks them:
-    stuck and breaks first, then the push) and break.csv."""
+    stuck and breaks first, then the push; ``replayed``: the replay's limit, else the worst's own) and break.csv."""
     severity = {"converges": 0, "undecided": 1, "misses": 2, "breaks": 3, "stuck": 4}
     worst = max(rows, key=lambda r: (severity[r["outcome"]], r["push"]))
     online = worst["family"] == "online"
@@ -256,7 +256,8 @@ def write_limit_run(run_dir, settings, rows, replay="python -m ..."):
     for r in rows:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
     return write_run(run_dir, {"settings": settings, "candidates": len(rows), "engine": "fused",
-                               "outcomes": outcomes, "worst": record}, **{"break": rows})
+                               "outcomes": outcomes, "worst": record, "replay": {"limit": replayed or limit}},
+                     **{"break": rows})
 
 
 def limit_fixture(run_dir, command, settings):
@@ -456,10 +457,11 @@ def test_the_break_rows_run_each_class_at_its_own_default_betas():
         "break", "--optimizer", "amsgrad", "--family", "stochastic", "--steps", "1000000", "--betas", "0.9,0.999")
 
 
-def limit_search(tmp_path, optimizer, family, rows, betas=(0.9, 0.999)):
+def limit_search(tmp_path, optimizer, family, rows, betas=(0.9, 0.999), replayed=None):
     """A fixture T = ∞ search of ``optimizer`` on ``family`` with the candidates ``rows``, as the table reads it."""
     settings = {"optimizer": optimizer, "family": family, "betas": list(betas), "lr": 0.001, "steps": "inf"}
-    found = limit_search_text.search(write_limit_run(tmp_path / f"{optimizer}-{family}", settings, rows))
+    found = limit_search_text.search(write_limit_run(tmp_path / f"{optimizer}-{family}", settings, rows,
+                                                     replayed=replayed))
     return text.namespace(command=f"python -m amsgrad_repro break --optimizer {optimizer} --family {family}", **found)
 
 
@@ -480,7 +482,9 @@ def test_the_t_infinity_table_gives_a_slow_optimizers_predicted_steps_and_why_ce
             limit_row("online", 510205, 1.4e7, "converges", -6e-8, 2 / 6e-8)]),
         ("inf", "amsgrad", "stochastic"): limit_search(tmp_path, "amsgrad", "stochastic", slow),
         ("inf", "radam", "online"): limit_search(tmp_path, "radam", "online", read_t),
-        ("inf", "radam", "stochastic"): limit_search(tmp_path, "radam", "stochastic", slow[:1]),
+        ("inf", "radam", "stochastic"): limit_search(
+            tmp_path, "radam", "stochastic", [limit_row("stochastic", 3.8e4, 3.8e4, "breaks", 2.7e-4)],
+            replayed={"outcome": "undecided", "certificate": {"kind": "drift-interval", "steps": 16777216}}),
         ("finite", "amsgrad", "stochastic"): break_run(tmp_path, "amsgrad", "stochastic", 0.96),
         ("finite", "adam", "stochastic"): break_run(tmp_path, "adam", "stochastic", 0.99),
     }
@@ -493,10 +497,14 @@ def test_the_t_infinity_table_gives_a_slow_optimizers_predicted_steps_and_why_ce
                        "(push −6e−8 per step at P = 510205, C = 1.4e7); none undecided | converges; from +1 the "
                        "slowest needs about 1.3e7 steps (drift −1.5e−7 per step at p = 0.0001, C = 9900); 1 of 3 "
                        "undecided (its 262,144 steps drew 0 rare gradients (fewer than 8)) |")
-    assert rows[4].startswith("| `radam` | β1 = 0.9, β2 = 0.999 | undecided: the radam kernel reads t | converges")
+    assert rows[4] == ("| `radam` | β1 = 0.9, β2 = 0.999 | undecided: the radam kernel reads t | **breaks**: drift "
+                       "+0.00027 per step at p = 2.632e-05, C = 3.8e4 (the worst candidate's replay: undecided over "
+                       "16,777,216 steps) |")
+    assert table["replays"] == ("`radam` (stochastic: the worst candidate breaks, its replay undecided over "
+                                "16,777,216 steps)")
     # adam's witness is the smallest breaking P, not the worst candidate's
     assert searches[("inf", "adam", "online")].witness == 81
-    assert (table["both"], table["some"], table["none"]) == ("`adam`", "none", "`amsgrad` and `radam`")
+    assert (table["both"], table["some"], table["none"]) == ("`adam`", "`radam` (stochastic only)", "`amsgrad`")
     assert table["undecided"] == "`radam` (online)"
     assert table["contrast"] == ("- `amsgrad`, stochastic: at T = 1,000,000 **stuck at +1**: tail x +0.96 at "
                                  "p = 0.00891, C = 125.75; at T = ∞ it converges: the slowest candidate needs about "

@@ -47,7 +47,8 @@ def search(run):
     is), ``witness`` (the smallest P, or 1/p, of a breaking candidate; None when none breaks), ``slowest``
     (the converging candidate with the most predicted steps: ``steps``, ``push``, ``at``; None when none converges),
     ``undecided`` (how many) and ``why`` (the worst undecided candidate's reason, its first clause), ``replay``,
-    ``status`` (the search in one word: the worst outcome when it is stuck, breaks or misses; else ``converges`` when
+    ``replayed`` (the replay's own verdict on the worst candidate, from the problem command's longer run, when it
+    differs from the search's: ``undecided over 16,777,216 steps``; else None), ``status`` (the search in one word: the worst outcome when it is stuck, breaks or misses; else ``converges`` when
     some candidate converges, ``undecided`` when none does) and ``outcome_text``: the table's cell."""
     summary, rows = run.summary, run.tables.get("break", [])
     settings, worst = summary["settings"], summary["worst"]
@@ -67,15 +68,30 @@ def search(run):
         witness=min((_rarity(family, r) for r in breaking), default=None),
         slowest=slowest and SimpleNamespace(steps=slowest["steps_to_optimum"], push=slowest["push"],
                                             at=_at(family, slowest), drift=slowest["certificate"] == "drift-interval"),
-        undecided=len(undecided), why=pushed and first_clause(pushed["reason"]))
+        undecided=len(undecided), why=pushed and first_clause(pushed["reason"]), replayed=replayed(summary))
     found = SimpleNamespace(**fields)
     status = (found.outcome if found.breaks or found.outcome == "misses"
               else "converges" if found.slowest else "undecided")
     return dict(fields, status=status, outcome_text=cell(found))
 
 
+def replayed(summary):
+    """The replay's verdict on the worst candidate when it differs from the search's, with the steps it ran (a
+    stochastic replay measures the drift over more steps than the search), else None."""
+    again = (summary.get("replay") or {}).get("limit")
+    if not again or again["outcome"] == summary["worst"]["limit"]["outcome"]:
+        return None
+    steps = again["certificate"].get("steps")
+    return again["outcome"] + (f" over {steps:,} steps" if steps else "")
+
+
 def cell(found):
     """One cell of the T = ∞ table."""
+    text = _cell(found)
+    return f"{text} (the worst candidate's replay: {found.replayed})" if found.replayed else text
+
+
+def _cell(found):
     limit = found.limit
     interval = limit["certificate"].get("interval")
     if found.breaks or found.outcome == "misses":
@@ -106,7 +122,8 @@ def table(searches):
 
     Returns ``rows`` (the Markdown table of the T = ∞ searches: optimizer, betas, one column per family), ``both``,
     ``some``, ``none`` (the optimizers broken in both families, in one, in neither), ``n_both``, ``n_some``,
-    ``n_none``, ``n``; ``undecided`` (the optimizers with an undecided family, as a sentence), ``theorems``
+    ``n_none``, ``n``; ``undecided`` (the optimizers with an undecided family, as a sentence), ``replays`` (the
+    searches whose replay disagrees with their verdict, as a sentence), ``theorems``
     (``break_text.theorems`` at T = ∞), ``commands``, ``contrast`` (one line per finite-T search whose verdict
     T = ∞ overturns) and ``opt[name][family]``."""
     limits = {(name, family): found for (kind, name, family), found in searches.items() if kind == "inf"}
@@ -125,6 +142,8 @@ def table(searches):
     open_ = [f"`{name}` ({join(f for f in families_ if by_family[f].slowest is None and not by_family[f].breaks)})"
              for name, by_family in opt.items()
              if any(found.slowest is None and not found.breaks for found in by_family.values())]
+    replays = [f"`{name}` ({family}: the worst candidate {found.outcome}, its replay {found.replayed})"
+               for (name, family), found in limits.items() if found.replayed]
     contrast = []
     for (name, family), snapshot in finite.items():
         found = limits[(name, family)]
@@ -141,7 +160,7 @@ def table(searches):
 
     return dict(rows="\n".join(rows), both=names(both), some=names(some, True), none=names(none),
                 n_both=len(both), n_some=len(some), n_none=len(none), n=len(opt),
-                undecided=join(open_) or "none", contrast="\n".join(contrast) or "- none",
+                undecided=join(open_) or "none", replays=join(replays) or "none", contrast="\n".join(contrast) or "- none",
                 theorems=theorems(opt, "it lies outside the searched range (P or 1/p ≤ 10^6, C/(P − 1) ≤ 100) or "
                                           "its verdict stayed undecided"),
                 commands="\n".join(found.command for found in limits.values()), opt=opt)
