@@ -56,10 +56,11 @@ def statements(searches):
         witnesses = [found.witness for found in covered.values()]
         where = (f"; the smallest witness {symbol if symbol == 'P' else '1/p'} per cell from "
                  f"{short(min(witnesses))} to {short(max(witnesses))}" if witnesses else "")
+        others = (f" Without one: {converges} cells where every decided candidate converges, "
+                  f"{status.count('misses')} where the worst misses x* on a wide cycle, {undecided} where no "
+                  "candidate was decided." if len(covered) < len(cells) else "")
         lines.append(f"- `{name}`, {family} family: a witness in {len(covered)} of {len(cells)} cells ({stuck} "
-                     f"stuck at +1){where}. Without one: {converges} cells where every decided candidate converges, "
-                     f"{status.count('misses')} where the worst misses x* on a wide cycle, {undecided} where no "
-                     "candidate was decided.")
+                     f"stuck at +1){where}.{others}")
         opt.setdefault(name, {})[family] = dict(covered=len(covered), stuck=stuck, cells=len(cells))
     amsgrad = [f"β1 = {b1:g}, β2 = {b2:g} ({family})" for (name, family), cells in panels.items()
                if name == "amsgrad" for (b1, b2), found in cells.items() if found.breaks]
