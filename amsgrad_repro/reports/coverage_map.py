@@ -1,10 +1,11 @@
 """Theorem 3's coverage map: on a β1 × β2 grid, where ``break --steps inf`` finds a witness (a candidate that is
-stuck or breaks at T = ∞), for Adam, where Theorems 2 and 3 say one exists whenever β1 < √β2, and for AMSGrad, where
-the paper's analysis says none does.
+stuck or breaks at T = ∞), for Adam, where Theorems 2 and 3 say one exists whenever β1 < √β2, and for AMSGrad,
+where the paper's analysis says none does.
 
 ``statements`` takes one ``limit_search_text.search`` per (optimizer, family, β1, β2) cell and words the counts;
 ``draw`` writes the figure: one panel per optimizer and family, each cell coloured by its search's status
-(``limit_search_text.search``) and labelled with the witness's P (or 1/p), the cells with β1 ≥ √β2 (outside the theorems) grey.
+(``limit_search_text.search``) and labelled with the witness's P (or 1/p), the cells with β1 ≥ √β2 (outside the
+theorems) hatched grey.
 """
 
 import math
@@ -40,10 +41,10 @@ def statements(searches):
     """``searches``: {(optimizer, family, β1, β2): ``limit_search_text.search`` namespace}, the cells with
     β1 < √β2 only.
 
-    Returns ``cells`` (cells per panel), ``beta1`` and ``beta2`` (the grid's values, as text), ``panels`` (one
-    line per optimizer and family: how many cells have a witness, stuck or breaking, and the range of the witnesses'
-    P or 1/p, and the cells without one by their status), ``opt[name][family]`` (``covered``, ``stuck``, ``cells``) and ``amsgrad_breaks`` (AMSGrad's cells
-    with a witness, as a sentence)."""
+    Returns ``cells`` (cells per panel), ``beta1`` and ``beta2`` (the grid's values, as comma lists), ``panels``
+    (one line per optimizer and family: how many cells have a witness, stuck or breaking, the range of the
+    witnesses' P or 1/p, and the cells without one by their status), ``opt[name][family]`` (``covered``, ``stuck``,
+    ``cells``) and ``amsgrad_breaks`` (AMSGrad's cells with a witness, as a sentence)."""
     panels = _panels(searches)
     beta1s = sorted({b1 for _, _, b1, _ in searches})
     beta2s = sorted({b2 for _, _, _, b2 in searches})

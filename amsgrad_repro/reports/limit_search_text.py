@@ -48,8 +48,9 @@ def search(run):
     (the converging candidate with the most predicted steps: ``steps``, ``push``, ``at``; None when none converges),
     ``undecided`` (how many) and ``why`` (the worst undecided candidate's reason, its first clause), ``replay``,
     ``replayed`` (the replay's own verdict on the worst candidate, from the problem command's longer run, when it
-    differs from the search's: ``undecided over 16,777,216 steps``; else None), ``status`` (the search in one word: the worst outcome when it is stuck, breaks or misses; else ``converges`` when
-    some candidate converges, ``undecided`` when none does) and ``outcome_text``: the table's cell."""
+    differs from the search's: ``undecided over 16,777,216 steps``; else None), ``status`` (the search in one word:
+    the worst outcome when it is stuck, breaks or misses; else ``converges`` when some candidate converges,
+    ``undecided`` when none does) and ``outcome_text``: the table's cell."""
     summary, rows = run.summary, run.tables.get("break", [])
     settings, worst = summary["settings"], summary["worst"]
     family = families.get(worst["family"])
@@ -104,8 +105,9 @@ def _cell(found):
     if found.slowest is None:
         return f"undecided: {found.why}" if found.undecided == found.candidates else f"no counterexample; {undecided}"
     slow = found.slowest
-    return (f"converges; from +1 the slowest needs about {short(slow.steps)} steps ({'drift' if slow.drift else 'push'} "
-            f"{short(slow.push)} per step at {slow.at}); {undecided}")
+    word = "drift" if slow.drift else "push"
+    return (f"converges; from +1 the slowest needs about {short(slow.steps)} steps ({word} {short(slow.push)} per "
+            f"step at {slow.at}); {undecided}")
 
 
 def _grouped(searches):
@@ -160,7 +162,8 @@ def table(searches):
 
     return dict(rows="\n".join(rows), both=names(both), some=names(some, True), none=names(none),
                 n_both=len(both), n_some=len(some), n_none=len(none), n=len(opt),
-                undecided=join(open_) or "none", replays=join(replays) or "none", contrast="\n".join(contrast) or "- none",
+                undecided=join(open_) or "none", replays=join(replays) or "none",
+                contrast="\n".join(contrast) or "- none",
                 theorems=theorems(opt, "it lies outside the searched range (P or 1/p ≤ 10^6, C/(P − 1) ≤ 100) or "
                                           "its verdict stayed undecided"),
                 commands="\n".join(found.command for found in limits.values()), opt=opt)
