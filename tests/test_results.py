@@ -502,6 +502,13 @@ def test_the_t_infinity_table_gives_a_slow_optimizers_predicted_steps_and_why_ce
                        "16,777,216 steps) |")
     assert table["replays"] == ("`radam` (stochastic: the worst candidate breaks, its replay undecided over "
                                 "16,777,216 steps)")
+    # On the coverage map a witness its replay does not confirm is counted apart
+    cover = coverage_map.statements({("amsgrad", "stochastic", 0.9, 0.999): searches[("inf", "radam", "stochastic")],
+                                     ("adam", "stochastic", 0.9, 0.999): searches[("inf", "adam", "stochastic")]})
+    assert cover["opt"]["amsgrad"]["stochastic"] == {"covered": 0, "stuck": 0, "unconfirmed": 1, "cells": 1}
+    assert cover["opt"]["adam"]["stochastic"] == {"covered": 1, "stuck": 0, "unconfirmed": 0, "cells": 1}
+    assert cover["amsgrad_breaks"] == ("β1 = 0.9, β2 = 0.999 (stochastic: breaks at p = 2.632e-05, C = 3.8e4; the "
+                                       "replay: undecided over 16,777,216 steps)")
     # adam's witness is the smallest breaking P, not the worst candidate's
     assert searches[("inf", "adam", "online")].witness == 81
     assert (table["both"], table["some"], table["none"]) == ("`adam`", "`radam` (stochastic only)", "`amsgrad`")
@@ -545,5 +552,7 @@ def test_on_a_tiny_coverage_grid_amsgrad_never_breaks_on_the_online_family_and_a
     assert cover["amsgrad_breaks"] == "none" and cover["opt"]["amsgrad"]["online"]["covered"] == 0
     assert cover["opt"]["adam"]["online"]["covered"] >= 1 and cover["cells"] == 2
     assert cover["beta1"] == "0.9" and cover["beta2"] == "0.9, 0.99"
+    assert cover["panels"].splitlines()[1].startswith("- `amsgrad`, online family: a witness in 0 of 2 cells (0 stuck "
+                                                      "at +1). Without one: ")
     coverage_map.draw(tmp_path / "coverage.png", searches)
     assert (tmp_path / "coverage.png").read_bytes().startswith(b"\x89PNG")

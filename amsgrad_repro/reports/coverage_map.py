@@ -18,6 +18,7 @@ from .pyplot import plt
 from .template import join
 
 STATUS = {"stuck": ("#b2182b", "witness: stuck at +1"), "breaks": ("#ef8a62", "witness: breaks"),
+          "unconfirmed": ("#fee08b", "witness its replay does not confirm"),
           "misses": ("#fddbc7", "no witness; worst misses x*"),
           "converges": ("#67a9cf", "no witness; decided ones converge"),
           "undecided": ("#bdbdbd", "no witness; all undecided")}
@@ -43,27 +44,34 @@ def statements(searches):
 
     Returns ``cells`` (cells per panel), ``beta1`` and ``beta2`` (the grid's values, as comma lists), ``panels``
     (one line per optimizer and family: how many cells have a witness, stuck or breaking, the range of the
-    witnesses' P or 1/p, and the cells without one by their status), ``opt[name][family]`` (``covered``, ``stuck``,
-    ``cells``) and ``amsgrad_breaks`` (AMSGrad's cells with a witness, as a sentence)."""
+    witnesses' P or 1/p, the cells whose witness its replay does not confirm, and the cells without one by their
+    status), ``opt[name][family]`` (``covered``, ``stuck``, ``unconfirmed``, ``cells``) and ``amsgrad_breaks``
+    (AMSGrad's cells with a witness, confirmed or not, as a sentence)."""
     panels = _panels(searches)
     beta1s = sorted({b1 for _, _, b1, _ in searches})
     beta2s = sorted({b2 for _, _, _, b2 in searches})
     lines, opt = [], {}
     for (name, family), cells in panels.items():
-        covered = {key: found for key, found in cells.items() if found.breaks}
+        covered = {key: found for key, found in cells.items() if found.status in ("stuck", "breaks")}
         status = [found.status for found in cells.values()]
+        unconfirmed = status.count("unconfirmed")
         stuck, converges, undecided = (status.count(word) for word in ("stuck", "converges", "undecided"))
         symbol = next(iter(cells.values())).symbol
         witnesses = [found.witness for found in covered.values()]
         where = (f"; the smallest witness {symbol if symbol == 'P' else '1/p'} per cell from "
                  f"{short(min(witnesses))} to {short(max(witnesses))}" if witnesses else "")
-        others = (f" Without one: {converges} cells where every decided candidate converges, "
+        others = (f" {unconfirmed} more cells have a witness that the replay of the worst candidate, over more "
+                  "steps, does not confirm." if unconfirmed else "")
+        others += (f" Without one: {converges} cells where every decided candidate converges, "
                   f"{status.count('misses')} where the worst misses x* on a wide cycle, {undecided} where no "
-                  "candidate was decided." if len(covered) < len(cells) else "")
+                  "candidate was decided." if len(covered) + unconfirmed < len(cells) else "")
         lines.append(f"- `{name}`, {family} family: a witness in {len(covered)} of {len(cells)} cells ({stuck} "
                      f"stuck at +1){where}.{others}")
-        opt.setdefault(name, {})[family] = dict(covered=len(covered), stuck=stuck, cells=len(cells))
-    amsgrad = [f"β1 = {b1:g}, β2 = {b2:g} ({family})" for (name, family), cells in panels.items()
+        opt.setdefault(name, {})[family] = dict(covered=len(covered), stuck=stuck, unconfirmed=unconfirmed,
+                                                cells=len(cells))
+    amsgrad = [f"β1 = {b1:g}, β2 = {b2:g} ({family}: {found.outcome} at {found.at}"
+               + (f"; the replay: {found.replayed})" if found.replayed else ")")
+               for (name, family), cells in panels.items()
                if name == "amsgrad" for (b1, b2), found in cells.items() if found.breaks]
     return dict(cells=len(next(iter(panels.values()))), beta1=", ".join(f"{b:g}" for b in beta1s),
                 beta2=", ".join(f"{b:g}" for b in beta2s), panels="\n".join(lines), opt=opt,
@@ -89,7 +97,7 @@ def draw(path, searches):
                 ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=STATUS[found.status][0] if found else "0.96",
                                            edgecolor="white" if found else "0.8", lw=1.5,
                                            hatch=None if found else "///"))
-                if found and found.breaks:
+                if found and found.breaks:  # a witness, confirmed or not
                     ax.text(j + 0.5, i + 0.5, f"{symbol if symbol == 'P' else '1/p'}\n{short(found.witness)}",
                             ha="center", va="center", fontsize=7)
                 elif not in_theorems(beta1, beta2):

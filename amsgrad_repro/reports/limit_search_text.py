@@ -49,8 +49,8 @@ def search(run):
     ``undecided`` (how many) and ``why`` (the worst undecided candidate's reason, its first clause), ``replay``,
     ``replayed`` (the replay's own verdict on the worst candidate, from the problem command's longer run, when it
     differs from the search's: ``undecided over 16,777,216 steps``; else None), ``status`` (the search in one word:
-    the worst outcome when it is stuck, breaks or misses; else ``converges`` when some candidate converges,
-    ``undecided`` when none does) and ``outcome_text``: the table's cell."""
+    the worst outcome when it is stuck, breaks or misses, ``unconfirmed`` when it breaks but its replay says
+    otherwise; else ``converges`` when some candidate converges, ``undecided`` when none does) and ``outcome_text``: the table's cell."""
     summary, rows = run.summary, run.tables.get("break", [])
     settings, worst = summary["settings"], summary["worst"]
     family = families.get(worst["family"])
@@ -71,7 +71,8 @@ def search(run):
                                             at=_at(family, slowest), drift=slowest["certificate"] == "drift-interval"),
         undecided=len(undecided), why=pushed and first_clause(pushed["reason"]), replayed=replayed(summary))
     found = SimpleNamespace(**fields)
-    status = (found.outcome if found.breaks or found.outcome == "misses"
+    status = ("unconfirmed" if found.breaks and found.replayed
+              else found.outcome if found.breaks or found.outcome == "misses"
               else "converges" if found.slowest else "undecided")
     return dict(fields, status=status, outcome_text=cell(found))
 
