@@ -24,7 +24,7 @@ from ..reports.break_lines import describe, where
 from ..reports.failure_map import failure_map
 from ..reports.limit_text import limit_line
 from ..reports.summary import write_summary
-from ..runs.verdict import BREAKS_AT, LIMIT_SEVERITY
+from ..runs.verdict import LIMIT_SEVERITY
 from .break_rounds import run_rounds
 from .break_setup import check_batchable, check_settings, engine_for, space_record, used_betas
 from .limit_table import LimitTable
@@ -67,10 +67,11 @@ def main(command, settings):
     label = describe(spec, settings, used_betas(spec, settings.hyper()))
     limit = table.limits.limits[table.order[0]]
     breaking = LIMIT_SEVERITY[limit.outcome] >= LIMIT_SEVERITY["breaks"]
-    failure_map(os.path.join(run_dir, "failure_map.png"), space.family, table.rarity, table.mean, colours(table),
+    colour, undecided = colours(table)
+    failure_map(os.path.join(run_dir, "failure_map.png"), space.family, table.rarity, table.mean, colour,
                 table.order[0], where(worst, mean=False), settings.margin,
                 f"break {label}\n{space.family.name} family, T = ∞: {len(table.badness):,} candidates",
-                colour_label="limit tail x (a drift: +1 up, −1 down, 0 undecided); $x^* = -1$")
+                colour_label="limit tail x (a drift: +1 up, −1 down); $x^* = -1$", undecided=undecided)
     print(f"{label} BREAKS at T = ∞: {where(worst)}" if breaking else
           f"{label}: no counterexample at T = ∞; the worst candidate, at {where(worst)}:")
     print(limit_line("  worst", limit))
@@ -85,9 +86,9 @@ def main(command, settings):
 
 
 def colours(table):
-    """Each candidate's colour on the failure map: its limit tail x, or +1, −1 and 0 for a drift up, down or
-    undecided."""
+    """Each candidate's colour on the failure map and whether it is undecided (drawn grey): its limit tail x, or
+    +1 and −1 for a drift up or down."""
     tail = table.limits.column("tail_x")
     sign = np.sign(np.nan_to_num(table.limits.column("push")))
     undecided = np.array([limit.outcome == "undecided" for limit in table.limits.limits])
-    return np.where(np.isfinite(tail), tail, np.where(undecided, BREAKS_AT, sign))
+    return np.where(np.isfinite(tail), tail, sign), undecided

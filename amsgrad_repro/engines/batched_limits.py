@@ -46,6 +46,7 @@ from .limits import (
     drift_limit,
     half_ulps,
     one_from,
+    rare_burn_in,
     walk_sums,
     regression_estimate,
     undecided,
@@ -263,8 +264,8 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
     """One ``engines.limits.Limit`` per stochastic candidate, from the drift of x per step, as
     ``engines.limits.stochastic_limits`` measures it, for a class whose update does not read x (``reads_x``).
 
-    After the burn-in (``burn_in``, and SETTLE/(1 − β) for the largest β), the run goes on on the whole line (no
-    clamp), x set back to 0 every ``batched.BLOCK`` steps (the update does not read x; this keeps its float32
+    After the burn-in (``burn_in``, SETTLE/(1 − β) for the largest β, and ``engines.limits.rare_burn_in`` for the
+    rarest candidate), the run goes on on the whole line (no clamp), x set back to 0 every ``batched.BLOCK`` steps (the update does not read x; this keeps its float32
     rounding small), for ``steps`` steps in ``blocks`` blocks. The blocks' drifts, regressed on their shares of rare
     steps, give the drift and its ``CONFIDENCE`` interval, widened by the float32 rounding of the walk.
 
@@ -280,7 +281,8 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
     with _one_thread():
         runs.advance(1)
         start = burn_in(runs.optimizer)
-        start = math.ceil(max([start] + [SETTLE / (1.0 - beta) for beta in _betas(runs.optimizer)]))
+        settle = max([start] + [SETTLE / (1.0 - beta) for beta in _betas(runs.optimizer)])
+        start = math.ceil(rare_burn_in(settle, candidates.p, steps).max())  # one tensor: the longest
         for _, n in chunks(max(start - 1, 0), BLOCK):
             runs.advance(n)
         if reads_x(spec, hyper, runs):

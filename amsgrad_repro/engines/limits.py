@@ -324,8 +324,8 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
         spec, rows, schedule: as for ``online_limits``; under α/√t the drift is measured at α.
         candidates: ``families.Candidates`` of the stochastic family, each with x* = −1.
         steps: the steps measured, after the burn-in, in ``blocks`` blocks.
-        burn_in: the steps before; None: past the settling of the bias corrections and SETTLE/(1 − β) for the
-            largest β the kernel reads.
+        burn_in: the steps before, one number or one per candidate; None: past the settling of the bias
+            corrections and SETTLE/(1 − β) for the largest β the kernel reads, and ``rare_burn_in``.
         walk: x restarts at 0 every ``walk`` steps, which keeps its float32 rounding small.
     """
     rows = _rows(spec, rows, len(candidates))
@@ -336,14 +336,15 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
                            f"its own")] * runs
     if burn_in is None:
         betas = [row[key] for row in rows for key in ("beta1", "beta2", "alpha", "momentum") if key in row]
-        burn_in = max([settled_from(kernel, row) for row in rows] + [SETTLE / (1.0 - b) for b in betas if b < 1])
-    burn_in, length = int(math.ceil(burn_in)), steps // blocks
-    groups = _side_by_side(candidates, np.zeros(runs))
+        settle = max([settled_from(kernel, row) for row in rows] + [SETTLE / (1.0 - b) for b in betas if b < 1])
+        burn_in = rare_burn_in(settle, candidates.p, steps)
+    burn_in, length = np.ceil(np.broadcast_to(burn_in, runs)).astype(np.int64), steps // blocks
+    groups = _side_by_side(candidates, burn_in)
     cores = 1 if len(groups) > 1 else None
 
     def measure(group):
-        return _stochastic_walks(kernel, [rows[r] for r in group], candidates.take(group), schedule, burn_in, length,
-                                 blocks, walk, cores)
+        return _stochastic_walks(kernel, [rows[r] for r in group], candidates.take(group), schedule,
+                                 int(burn_in[group[0]]), length, blocks, walk, cores)
 
     drift, bound, rare = np.zeros((blocks, runs)), np.zeros((blocks, runs)), np.zeros((blocks, runs))
     with concurrent.futures.ThreadPoolExecutor(numba.get_num_threads(), thread_name_prefix="limits") as pool:
@@ -354,8 +355,16 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
     bound = bound.max(axis=0) / length
     low, high = mean - half - bound, mean + half + bound
     return [drift_limit(mean[r], low[r], high[r], {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks,
-                                                   "burn_in": burn_in, "rounding": float(bound[r])},
+                                                   "burn_in": int(burn_in[r]), "rounding": float(bound[r])},
                         schedule == "sqrt", round(rare[:, r].sum())) for r in range(runs)]
+
+
+def rare_burn_in(settle, p, steps):
+    """The burn-in of a drift measurement at rare-gradient probability ``p`` (an array): ``settle`` steps, and long
+    enough to hold ``MIN_RARE`` rare gradients on average, at most the ``steps`` measured. A state that keeps a
+    running maximum (AMSGrad's v̂) is far from its stationary law until it has seen a few rare gradients: measured
+    from before the first, its drift holds a transient up-push that the interval mistakes for a drift."""
+    return np.maximum(settle, np.minimum(MIN_RARE / np.asarray(p, np.float64), steps))
 
 
 def _stochastic_walks(kernel, rows, candidates, schedule, burn_in, length, blocks, walk, cores):
