@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from amsgrad_repro import families
-from amsgrad_repro.engines import batched_limits, fused, limits
+from amsgrad_repro.engines import batched, batched_limits, fused, limits
 from amsgrad_repro.optim import registry
 from amsgrad_repro.optim.registry import Hyper
 
@@ -41,7 +41,25 @@ def test_the_verdicts_of_torch_adam_equal_the_fused_engines(name, hyper):
         # the batched run is the fused kernel's arithmetic in torch: the same float32 orbit
         assert got.tail_x == pytest.approx(expected.tail_x, abs=1e-4)
         assert got.average_regret == pytest.approx(expected.average_regret, abs=1e-4)
+        # the push measured by a walk of a copy of the run (``_Runs.take``) is the kernel's walk's, to its rounding
+        assert got.push == pytest.approx(expected.push, rel=1e-5) and got.steps == pytest.approx(expected.steps,
+                                                                                                   rel=1e-5)
+        assert got.certificate["sent_to"] == math.copysign(1.0, expected.push)
+        assert 2.0**-24 < got.certificate["rounding"] < 1e-2 * abs(got.push)  # x_t − u_t rounded at |x| ≤ 1
     assert found[0].tail_x > 0.99 and found[0].average_regret > 20 / 101
+
+
+@pytest.mark.parametrize("name", ["torch.optim:Adam", "torch.optim:Adagrad", "pytorch_optimizer:Yogi"])
+def test_runs_taken_apart_go_on_bit_for_bit_as_in_the_whole_tensor(name):
+    candidates = online([7, 11, 40, 101, 13], [30.0, 30.0, 45.0, 101.0, 50.0], [1.0, 1.0, 1.0, 10.0, 3.0])
+    whole = batched._Runs(registry.get(name), Hyper(lr=1e-2), candidates, "constant")
+    whole.advance(500)
+    part = whole.take([3, 1])
+    _, together = whole.advance(300)
+    _, apart = part.advance(300)
+    assert part.t == whole.t and part.candidates.period.tolist() == [101, 11]
+    np.testing.assert_array_equal(apart, together[:, [3, 1]])
+    np.testing.assert_array_equal(part.loss_sum.numpy(), whole.loss_sum.numpy()[[3, 1]])
 
 
 def test_weight_decay_is_detected_as_reading_x():
@@ -53,12 +71,17 @@ def test_weight_decay_is_detected_as_reading_x():
 
 
 def test_a_candidate_that_cannot_settle_in_time_is_undecided_with_a_reason():
-    candidates = online([101, 11], [101.0, 30.0], [10.0, 1.0])
-    found = batched_limits.online_limits(registry.get("adam"), PAPER, candidates, max_steps=5000)
-    for limit, period in zip(found, (101, 11)):
-        assert limit.outcome == "undecided" and limit.certificate == {} and math.isnan(limit.tail_x)
-        assert f"3 consecutive periods of {period} steps within 5000 steps" in limit.reason
-    (short,) = batched_limits.online_limits(registry.get("adam"), PAPER, candidates.take([0]), max_steps=3800)
+    # the paper's problem at β2 = 0.99: burn-in 3725 steps (1 − β2^t = 1.0), then boundaries at 3737, 3838, 3939
+    paper = online([101], [101.0], [10.0])
+    (early,) = batched_limits.online_limits(registry.get("adam"), PAPER, paper, max_steps=4030)
+    assert early.outcome == "undecided" and early.certificate == {} and math.isnan(early.tail_x)
+    assert "its state did not repeat over 3 consecutive periods of 101 steps within 4030 steps" in early.reason
+    # by 4040 its optimizer state has repeated over 3 periods and its push is up, which sends x to +1; the orbit
+    # from there needs 4 periods more than the steps left
+    (sent,) = batched_limits.online_limits(registry.get("adam"), PAPER, paper, max_steps=4100)
+    assert sent.outcome == "undecided" and sent.push > 1e-5 and math.isnan(sent.tail_x)
+    assert "the orbit from x = +1, where its push sent it, did not repeat within 4100 steps" in sent.reason
+    (short,) = batched_limits.online_limits(registry.get("adam"), PAPER, paper, max_steps=3800)
     assert short.outcome == "undecided" and "burn-in (3725 steps)" in short.reason  # β2 = 0.99: 1 − β2^t = 1.0
 
 

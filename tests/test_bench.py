@@ -1,6 +1,7 @@
 """The benchmark harness: its table from injected timings, each part on fixed inputs, and every real row once on a
 tiny budget."""
 
+import math
 import platform
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from amsgrad_repro.commands import bench, realdata
 from amsgrad_repro.commands.settings import BenchSettings
 
 TINY = dict(repeats=1, torch_steps=200, fused_steps=20_000, runs=40, run_steps=5000, sweep_steps=10, end_to_end="no",
-            break_search="no", break_steps=200, compile="no")
+            break_search="no", break_steps=200, break_max_period=20, compile="no")
 
 
 @pytest.mark.parametrize("assembly, lanes", [
@@ -81,8 +82,8 @@ def test_the_table_from_injected_timings(monkeypatch):
 
 def test_every_real_row_is_measured_once_on_a_tiny_budget():
     rows = bench.measure(BenchSettings(**{**TINY, "break_search": "fused"}))
-    search, command = rows[-2:]
-    assert [(r.name, r.unit) for r in rows[:-2]] == [
+    search, command, inf_search, inf_command, over = rows[-5:]
+    assert [(r.name, r.unit) for r in rows[:-5]] == [
         ("seed-style Trial (TensorBoard every 10, progress bar)", "steps/s"),
         ("torchbearer engine, TensorBoard every 10", "steps/s"), ("torchbearer engine, logging off", "steps/s"),
         ("plain torch.optim loop", "steps/s"), ("fused engine, one run", "steps/s"),
@@ -92,22 +93,42 @@ def test_every_real_row_is_measured_once_on_a_tiny_budget():
         ("logreg, one epoch on digits (1438 images, batch 128, Adam)", "s")]
     assert search.name.startswith("`break --optimizer adam` (online, T = 200, ") and search.name.endswith(
         " candidates, fused): search") and command.name == search.name.replace(": search", ": whole command")
+    assert inf_search.name.startswith("`break --optimizer adam` (online, T = ∞, P up to 20, ")
+    assert over.unit == "x" and over.median == pytest.approx(inf_command.median / command.median)
     assert all(len(r.values) == 1 and r.median == r.values[0] for r in rows)
-    assert search.median <= command.median  # the search is a part of the whole command
+    assert search.median <= command.median and inf_search.median <= inf_command.median  # a part of the whole
 
 
-def test_break_rows_give_the_search_and_the_whole_command_per_engine():
-    runs = {"adam": iter([(4401, 3.9, 7.1), (4401, 4.1, 7.0), (4401, 3.0, 9.0)]),
-            "torch.optim:Adam": iter([(4401, 200.0, 230.0)])}  # one repeat: minutes on the batched torch engine
-    rows = break_command.break_rows("both", 1000, 3, lambda optimizer, steps: next(runs[optimizer]) if steps == 1000
-                                    else None)
-    adam = "`break --optimizer adam` (online, T = 1,000"
-    torch = "`break --optimizer torch.optim:Adam` (online, T = 1,000"
-    assert rows == [Row(f"{adam}, 4,401 candidates, fused): search", "s", 3.9, [3.9, 4.1, 3.0]),
-                    Row(f"{adam}, 4,401 candidates, fused): whole command", "s wall", 7.1, [7.1, 7.0, 9.0]),
-                    Row(f"{torch}, 4,401 candidates, batched torch): search", "s", 200.0, [200.0]),
-                    Row(f"{torch}, 4,401 candidates, batched torch): whole command", "s wall", 230.0, [230.0])]
-    assert break_command.break_rows("no", 1000, 3, None) == []
+def test_break_rows_give_both_searches_and_their_ratio_per_engine():
+    runs = {("adam", 1000): iter([(4401, 3.9, 7.1), (4401, 4.1, 7.0), (4401, 3.0, 9.0)]),
+            ("adam", math.inf): iter([(3751, 2.0, 7.1), (3751, 2.2, 14.0), (3751, 2.1, 4.5)]),
+            ("torch.optim:Adam", 1000): iter([(4401, 200.0, 230.0)]),  # one repeat: minutes on the batched engine
+            ("torch.optim:Adam", math.inf): iter([(3000, 9.0, 11.5)])}
+    order = []
+
+    def time_break(optimizer, steps, max_period):
+        assert max_period is None
+        order.append((optimizer, steps))
+        return next(runs[optimizer, steps])
+
+    rows = break_command.break_rows("both", 1000, None, 3, time_break)
+    assert order == [("adam", 1000), ("adam", math.inf)] * 3 + [("torch.optim:Adam", 1000),
+                                                               ("torch.optim:Adam", math.inf)]
+    adam, torch = "`break --optimizer adam` (online, ", "`break --optimizer torch.optim:Adam` (online, "
+    assert rows == [Row(f"{adam}T = 1,000, 4,401 candidates, fused): search", "s", 3.9, [3.9, 4.1, 3.0]),
+                    Row(f"{adam}T = 1,000, 4,401 candidates, fused): whole command", "s wall", 7.1, [7.1, 7.0, 9.0]),
+                    Row(f"{adam}T = ∞, 3,751 candidates, fused): search", "s", 2.1, [2.0, 2.2, 2.1]),
+                    Row(f"{adam}T = ∞, 3,751 candidates, fused): whole command", "s wall", 7.1, [7.1, 14.0, 4.5]),
+                    Row("`break --optimizer adam`, T = ∞ over T = 1,000 (whole command, same repeat)", "x", 1.0,
+                        [1.0, 2.0, 0.5]),
+                    Row(f"{torch}T = 1,000, 4,401 candidates, batched torch): search", "s", 200.0, [200.0]),
+                    Row(f"{torch}T = 1,000, 4,401 candidates, batched torch): whole command", "s wall", 230.0,
+                        [230.0]),
+                    Row(f"{torch}T = ∞, 3,000 candidates, batched torch): search", "s", 9.0, [9.0]),
+                    Row(f"{torch}T = ∞, 3,000 candidates, batched torch): whole command", "s wall", 11.5, [11.5]),
+                    Row("`break --optimizer torch.optim:Adam`, T = ∞ over T = 1,000 (whole command, same repeat)",
+                        "x", 0.05, [0.05])]
+    assert break_command.break_rows("no", 1000, None, 3, None) == []
 
 
 def test_start_up_excess_is_the_command_minus_the_bare_import_of_the_same_repeat():

@@ -47,10 +47,23 @@ def test_amsgrad_has_no_counterexample_at_infinity(capsys, tmp_path):
     (["--max-period", "1"], "argument --max-period: expected an integer >= 2, got '1'"),
     (["--confirm", "10"], "argument --confirm: a T = ∞ verdict is not a snapshot"),
     (["--optimizer", "adashift"], "argument --optimizer: adashift is not coordinate-wise"),
+    (["--grid", "1x64"], "argument --grid: expected AxB with two integers >= 2, e.g. 40x64, got '1x64'"),
+    (["--grid", "40,64"], "argument --grid: expected AxB"),
+    (["--rounds", "-1"], "argument --rounds: expected an integer >= 0, got '-1'"),
+    (["--drift-steps", "1000"], "argument --drift-steps: a drift is measured over 32 blocks of at least 32 steps"),
 ])
 def test_bad_input_at_infinity_exits_2_naming_the_flag(capsys, tmp_path, argv, names):
     status, _, err = run_main(capsys, "break", "--steps", "inf", "--out", str(tmp_path), *argv)
     assert status == 2 and names in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_smaller_plan_is_searched_and_recorded(capsys, tmp_path):
+    out, summary, rows = search(capsys, tmp_path, "--optimizer", "adam", "--family", "stochastic", "--grid", "6x5",
+                                "--rounds", "0", "--drift-steps", "4096")
+    assert len(summary["rounds"]) == 1 and summary["candidates"] == len(rows) <= 30
+    assert summary["space"]["budget"]["rarity"] == 6 and summary["space"]["budget"]["mean"] == 5
+    assert summary["space"]["budget"]["rounds"] == 0 and summary["drift_steps"] == 4096
+    assert summary["worst"]["limit"]["certificate"]["steps"] == 4096
 
 
 def test_break_runs_each_class_at_its_own_betas_and_says_which(capsys, tmp_path):

@@ -16,7 +16,7 @@ from amsgrad_repro.optim import registry
 from amsgrad_repro.optim.registry import Hyper
 from amsgrad_repro.runs.verdict import tail_x
 
-STEPS = 20_000
+STEPS = 8_000
 FAMILIES = {
     # (P, C, s): Theorem 1's problem, Figure 1's, a long period, a small scale; C > P − 1 keeps x* = −1
     "online": Candidates("online", period=np.array([3, 101, 400, 7]), C=np.array([3.0, 101.0, 420.0, 6.6]),

@@ -31,7 +31,7 @@ from amsgrad_repro.engines.reference import torch_loop
 
 FUSED = [spec.name for spec in registry.SPECS if spec.kernel is not None]
 DRIVERS = ["runs", "lanes"]
-STEPS = 20_000
+STEPS = 10_000
 LANES = 17  # candidates per family: two full 8-lane SIMD registers and a remainder
 
 
@@ -107,7 +107,7 @@ def test_fused_kernel_equals_torch_optim_step_by_step(name, family, schedule, dr
     got_x, got_r = fused_trajectory(table_candidates(family), name, table_hyper(name), STEPS, schedule, driver)
     assert np.max(np.abs(got_x - want_x)) < 1e-5
     assert np.max(np.abs(got_r - want_r)) < 1e-4  # R_t/t averages x_t errors times |a_t| <= s·C
-    assert np.ptp(want_x, axis=0).min() > 0.05  # every trajectory actually moves
+    assert np.ptp(want_x, axis=0).min() > 0.04  # every trajectory actually moves
 
 
 @pytest.mark.parametrize("family, schedule", [("online", "sqrt"), ("stochastic", "constant")])

@@ -154,3 +154,41 @@ def test_the_settling_step_is_where_torchs_correction_becomes_one():
     assert 1.0 - 0.999**t == 1.0 and 1.0 - 0.999 ** (t - 1) != 1.0
     assert 36_000 < t < 38_000  # REFERENCE.md: t ≈ 37,000 at β2 = 0.999
     assert limits.settled_from(registry.get("sgd").kernel, {"lr": 1e-3}) == 1
+
+
+def test_walk_sums_add_half_ulps_as_numpy_spacing_does():
+    rng = np.random.default_rng(0)
+    path = np.concatenate([np.zeros((3, 1)), np.cumsum(rng.normal(0, 1e-3, (3, 400)), axis=1)], axis=1)
+    path[1, 50:60] = [0.5, 1.0, -1.0, 2.0**-130, 0.0, -0.25, 0.75, 1.0, 1.0, -0.5]  # powers of two, a subnormal, 0
+    path = path.astype(np.float32)
+    end, half, inside = limits.walk_sums(path)
+    larger = np.maximum(np.abs(path[:, :-1]), np.abs(path[:, 1:]))
+    np.testing.assert_array_equal(end, path[:, -1].astype(np.float64))
+    np.testing.assert_allclose(half, (0.5 * np.spacing(larger)).sum(axis=1, dtype=np.float64), rtol=1e-12)
+    step = np.abs(np.diff(path.astype(np.float64), axis=1)).astype(np.float32)
+    want = (0.5 * np.spacing(np.float32(1) + step) + np.spacing(step)).sum(axis=1, dtype=np.float64)
+    np.testing.assert_allclose(inside, want, rtol=1e-12)
+    np.testing.assert_array_equal(limits.half_ulps(path), half)
+
+
+@pytest.mark.parametrize("driver", ["runs", "lanes"])
+def test_runs_taken_from_a_batch_go_on_bit_for_bit(driver):
+    candidates = online([101] * 20, np.linspace(101.0, 160.0, 20), 10.0)
+    models = [candidates.problem(r) for r in range(20)]
+    batch = fused.Batch(registry.get("adam").kernel, [row("adam")] * 20, models, "constant", every=1, driver=driver)
+    batch.step(500)
+    part = batch.take([17, 3, 4])
+    _, together, _ = batch.step(300)
+    _, apart, _ = part.step(300)
+    np.testing.assert_array_equal(apart, together[[17, 3, 4]])
+    np.testing.assert_array_equal(part.runs.loss, batch.runs.loss[[17, 3, 4]])
+    assert part.t == batch.t
+
+
+def test_a_drift_that_drew_too_few_rare_gradients_is_undecided():
+    # p = 1e-5 over 2^16 steps: about 0.7 rare gradients expected, fewer than MIN_RARE
+    rare = families.Candidates.at("stochastic", np.array([1e5, 100.0]), np.array([2e5, 200.0]), np.ones(2))
+    few, many = limits.stochastic_limits(registry.get("adam"), row("adam"), rare, steps=1 << 16, blocks=16)
+    assert few.outcome == "undecided" and few.certificate["rare_steps"] < limits.MIN_RARE
+    assert f"(fewer than {limits.MIN_RARE}): too few to measure the drift" in few.reason
+    assert many.outcome == "converges" and many.certificate["rare_steps"] > 500

@@ -4,6 +4,7 @@ real tiny runs, a re-run writes the same bytes, and bad flags exit 2."""
 import csv
 import hashlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -17,8 +18,8 @@ from amsgrad_repro.commands import parsers, results, settings as cs
 from amsgrad_repro.commands.breaking import replay_line
 from amsgrad_repro.optim import registry
 from amsgrad_repro.reports.phase_text import phase_diagram
-from amsgrad_repro.reports import break_text, results_text as text, template
-from conftest import run_main
+from amsgrad_repro.reports import break_text, coverage_map, limit_search_text, results_text as text, template
+from conftest import only_run_dir, run_main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -228,8 +229,55 @@ def break_fixture(run_dir, command, settings):
                         "space": {"rarity": [2.0, settings.steps / 100]}})
 
 
+def limit_row(family, rarity, C, outcome, push, steps="", reason=""):
+    """One candidate of a T = ∞ search, as break.csv holds it."""
+    online = family == "online"
+    return {"family": family, "period": rarity if online else "", "p": "" if online else 1 / rarity, "C": C,
+            "scale": 1.0, "mean_coefficient": 0.01, "outcome": outcome, "push": push,
+            "tail_x": 0.99 if outcome == "stuck" else "", "average_regret": "", "steps_to_optimum": steps,
+            "certificate": "" if outcome == "undecided" else "drift-interval" if not online else "periodic-state",
+            "t0": "", "k": "", "interval_low": "", "interval_high": "", "reason": reason, "round": 0}
+
+
+def write_limit_run(run_dir, settings, rows, replay="python -m ...", replayed=None):
+    """A ``break --steps inf`` run directory: summary.json (the worst of ``rows``, ranked as break ranks them:
+    stuck and breaks first, then the push; ``replayed``: the replay's limit, else the worst's own) and break.csv."""
+    severity = {"converges": 0, "undecided": 1, "misses": 2, "breaks": 3, "stuck": 4}
+    worst = max(rows, key=lambda r: (severity[r["outcome"]], r["push"]))
+    online = worst["family"] == "online"
+    limit = {"outcome": worst["outcome"], "tail_x": worst["tail_x"] or None, "average_regret": None,
+             "push": worst["push"], "steps": worst["steps_to_optimum"] or None, "reason": worst["reason"],
+             "certificate": {} if worst["outcome"] == "undecided" else
+             {"kind": "periodic-orbit", "t0": 100, "k": 1} if online else
+             {"kind": "drift-interval", "interval": [worst["push"] / 2, worst["push"] * 2]}}
+    record = {"family": worst["family"], "period": worst["period"] or None, "p": worst["p"] or None,
+              "C": worst["C"], "scale": 1.0, "mean_coefficient": 0.01, "round": 0, "limit": limit, "replay": replay}
+    outcomes = {}
+    for r in rows:
+        outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+    return write_run(run_dir, {"settings": settings, "candidates": len(rows), "engine": "fused",
+                               "outcomes": outcomes, "worst": record, "replay": {"limit": replayed or limit}},
+                     **{"break": rows})
+
+
+def limit_fixture(run_dir, command, settings):
+    """A T = ∞ break search: adam stuck at P = 125 (or breaking at 1/p = 125), the others converge slowly with one
+    candidate undecided."""
+    family = settings.family
+    if settings.optimizer == "adam":
+        rows = [limit_row(family, 125, 125.75, "stuck" if family == "online" else "breaks", 1e-4)]
+    else:
+        rows = [limit_row(family, 10**4, 10099.0, "converges", -1.5e-7, 2 / 1.5e-7),
+                limit_row(family, 10**6, 1.01e6, "undecided", -3e-10,
+                          reason="|c/P| = 3e-10 is within the float32 rounding of the walk, 6e-08 per step")]
+    spec = registry.get(settings.optimizer)
+    worst = {"family": family, "period": 125, "p": 0.008, "C": 125.75, "scale": 1.0}
+    write_limit_run(run_dir, asdict(settings), rows, replay=replay_line(spec, settings, worst))
+
+
 FIXTURES = {text.problem_run: problem_fixture, text.seeds: problem_fixture, text.leaderboard: leaderboard_fixture,
-            phase_diagram: sweep_fixture, text.figure2: figure2_fixture, break_text.search: break_fixture}
+            phase_diagram: sweep_fixture, text.figure2: figure2_fixture, break_text.search: break_fixture,
+            limit_search_text.search: limit_fixture}
 
 
 @pytest.mark.parametrize("quick", ["no", "yes"])
@@ -253,9 +301,15 @@ def test_the_real_template_renders_from_fixture_runs_of_every_source(capsys, tmp
     assert (text.QUICK_NOTE in page) == (quick == "yes") and "{" not in page.replace("{}", "")
     assert "python -m amsgrad_repro sweep --problem online --optimizer adam --beta1 lin:0:0.99:64" in page
     figures = {target for source in results.SOURCES for _, target in source.figures}
-    assert figures == set(os.listdir(out / "docs"))
+    drawn = {target for table in results.TABLES for target, _ in table.figures}
+    assert figures | drawn == set(os.listdir(out / "docs"))
     for name in figures:
         assert f"(docs/{name})" in page and (out / "docs" / name).read_text() == name
+    for name in drawn:
+        assert f"(docs/{name})" in page and (out / "docs" / name).read_bytes().startswith(b"\x89PNG")
+    # every converging fixture search shows its predicted steps; adam's stuck cell names its problem
+    assert "converges; from +1 the slowest needs about 1.3e7 steps (push −1.5e−7 per step" in page
+    assert "| `adam` | β1 = 0.9, β2 = 0.999 | **stuck at +1** for ever: limit tail x +0.99 at P = 125" in page
     # online runs adam and amsgrad only: a field of adagrad there is one no source provides.
     bad = tmp_path / "bad.md"
     bad.write_text(open(os.path.join(ROOT, "docs", "RESULTS.template.md")).read() + "{online.opt[adagrad].final_x}")
@@ -379,10 +433,6 @@ def test_the_break_table_groups_optimizers_by_the_families_that_break_them(tmp_p
     assert table["candidates"] == "4,401 to 4,401" and len(table["commands"].splitlines()) == 8
     # rmsprop's online counterexample is at P = T/100, the rarest allowed; 1/p = 112 is far from it
     assert table["edge"] == "1 of the 3 online counterexamples and 0 of the 2 stochastic counterexamples"
-    lines = table["theorems"].splitlines()
-    assert lines[0] == ("- `adam` (β1 = 0.9 < √β2 = 0.9995): the search finds a counterexample in both families, as "
-                        "the theorems say exists.")
-    assert lines[2].startswith("- `rmsprop` (β1 = 0 < √β2 = 0.9950): the search finds none in the stochastic family")
 
 
 def test_the_break_rows_run_each_class_at_its_own_default_betas():
@@ -391,8 +441,8 @@ def test_the_break_rows_run_each_class_at_its_own_default_betas():
     import torch
     import pytorch_optimizer
 
-    argv = {key: source.argv for key, source in results.BREAKS.items()}
-    assert argv[("adam", "online")] == ("break", "--optimizer", "adam", "--family", "online", "--steps", "1000000",
+    argv = {key: source.argv for key, source in results.LIMITS.items()}
+    assert argv[("adam", "online")] == ("break", "--optimizer", "adam", "--family", "online", "--steps", "inf",
                                         "--betas", "0.9,0.999")
     assert inspect.signature(torch.optim.RMSprop).parameters["alpha"].default == 0.99
     assert argv[("rmsprop", "stochastic")][-2:] == ("--betas", "0.9,0.99")
@@ -402,3 +452,107 @@ def test_the_break_rows_run_each_class_at_its_own_default_betas():
     # Every optimizer in both families, but adashift, which break refuses (tests/test_break.py).
     assert {family for _, family in argv} == {"online", "stochastic"}
     assert {name for name, _ in argv} == {spec.name for spec in registry.SPECS} - {"adashift"}
+    # The finite-T snapshot: the same command at T = 10^6, for the optimizers whose verdict T = ∞ overturns.
+    assert results.BREAKS[("amsgrad", "stochastic")].argv == (
+        "break", "--optimizer", "amsgrad", "--family", "stochastic", "--steps", "1000000", "--betas", "0.9,0.999")
+
+
+def limit_search(tmp_path, optimizer, family, rows, betas=(0.9, 0.999), replayed=None):
+    """A fixture T = ∞ search of ``optimizer`` on ``family`` with the candidates ``rows``, as the table reads it."""
+    settings = {"optimizer": optimizer, "family": family, "betas": list(betas), "lr": 0.001, "steps": "inf"}
+    found = limit_search_text.search(write_limit_run(tmp_path / f"{optimizer}-{family}", settings, rows,
+                                                     replayed=replayed))
+    return text.namespace(command=f"python -m amsgrad_repro break --optimizer {optimizer} --family {family}", **found)
+
+
+def test_the_t_infinity_table_gives_a_slow_optimizers_predicted_steps_and_why_cells_are_undecided(tmp_path):
+    slow = [limit_row("stochastic", 1e4, 9900.0, "converges", -1.5e-7, 2 / 1.5e-7),
+            limit_row("stochastic", 1e4, 9950.0, "converges", -3e-6, 2 / 3e-6),
+            limit_row("stochastic", 1e6, 1e8, "undecided", 1e-3,
+                      reason="its 262,144 steps drew 0 rare gradients (fewer than 8): too few to measure the drift")]
+    read_t = [limit_row("online", 2, 1.5, "undecided", math.nan, reason="the radam kernel reads t: its update map "
+                        "never repeats")]
+    searches = {
+        ("inf", "adam", "online"): limit_search(tmp_path, "adam", "online",
+                                                [limit_row("online", 81, 82.5, "stuck", 5e-4),
+                                                 limit_row("online", 1e6, 1.01e6, "stuck", 9.8e-4)]),
+        ("inf", "adam", "stochastic"): limit_search(tmp_path, "adam", "stochastic",
+                                                    [limit_row("stochastic", 4.5e4, 44940.0, "breaks", 6.6e-4)]),
+        ("inf", "amsgrad", "online"): limit_search(tmp_path, "amsgrad", "online", [
+            limit_row("online", 510205, 1.4e7, "converges", -6e-8, 2 / 6e-8)]),
+        ("inf", "amsgrad", "stochastic"): limit_search(tmp_path, "amsgrad", "stochastic", slow),
+        ("inf", "radam", "online"): limit_search(tmp_path, "radam", "online", read_t),
+        ("inf", "radam", "stochastic"): limit_search(
+            tmp_path, "radam", "stochastic", [limit_row("stochastic", 3.8e4, 3.8e4, "breaks", 2.7e-4)],
+            replayed={"outcome": "undecided", "certificate": {"kind": "drift-interval", "steps": 16777216}}),
+        ("finite", "amsgrad", "stochastic"): break_run(tmp_path, "amsgrad", "stochastic", 0.96),
+        ("finite", "adam", "stochastic"): break_run(tmp_path, "adam", "stochastic", 0.99),
+    }
+    table = limit_search_text.table(searches)
+    rows = table["rows"].splitlines()
+    assert rows[0] == "| optimizer | betas | online family at T = ∞ | stochastic family at T = ∞ |"
+    assert rows[2] == ("| `adam` | β1 = 0.9, β2 = 0.999 | **stuck at +1** for ever: limit tail x +0.99 at P = 1000000, "
+                       "C = 1.01e6 | **breaks**: drift +0.00066 per step at p = 2.222e-05, C = 4.494e4 |")
+    assert rows[3] == ("| `amsgrad` | β1 = 0.9, β2 = 0.999 | converges; from +1 the slowest needs about 3.3e7 steps "
+                       "(push −6e−8 per step at P = 510205, C = 1.4e7); none undecided | converges; from +1 the "
+                       "slowest needs about 1.3e7 steps (drift −1.5e−7 per step at p = 0.0001, C = 9900); 1 of 3 "
+                       "undecided (its 262,144 steps drew 0 rare gradients (fewer than 8)) |")
+    assert rows[4] == ("| `radam` | β1 = 0.9, β2 = 0.999 | undecided: the radam kernel reads t | **breaks**: drift "
+                       "+0.00027 per step at p = 2.632e-05, C = 3.8e4 (the worst candidate's replay: undecided over "
+                       "16,777,216 steps) |")
+    assert table["replays"] == ("`radam` (stochastic: the worst candidate breaks, its replay undecided over "
+                                "16,777,216 steps)")
+    # On the coverage map a witness its replay does not confirm is counted apart
+    cover = coverage_map.statements({("amsgrad", "stochastic", 0.9, 0.999): searches[("inf", "radam", "stochastic")],
+                                     ("adam", "stochastic", 0.9, 0.999): searches[("inf", "adam", "stochastic")]})
+    assert cover["opt"]["amsgrad"]["stochastic"] == {"covered": 0, "stuck": 0, "unconfirmed": 1, "cells": 1}
+    assert cover["opt"]["adam"]["stochastic"] == {"covered": 1, "stuck": 0, "unconfirmed": 0, "cells": 1}
+    assert cover["amsgrad_breaks"] == ("β1 = 0.9, β2 = 0.999 (stochastic: breaks at p = 2.632e-05, C = 3.8e4; the "
+                                       "replay: undecided over 16,777,216 steps)")
+    # adam's witness is the smallest breaking P, not the worst candidate's
+    assert searches[("inf", "adam", "online")].witness == 81
+    assert (table["both"], table["some"], table["none"]) == ("`adam`", "`radam` (stochastic only)", "`amsgrad`")
+    assert table["undecided"] == "`radam` (online)"
+    assert table["contrast"] == ("- `amsgrad`, stochastic: at T = 1,000,000 **stuck at +1**: tail x +0.96 at "
+                                 "p = 0.00891, C = 125.75; at T = ∞ it converges: the slowest candidate needs about "
+                                 "1.3e7 steps from +1.")
+    assert len(table["commands"].splitlines()) == 6
+
+
+def test_the_theorems_paragraph_says_where_the_search_found_what_they_promise(tmp_path):
+    stuck = [limit_row("online", 125, 126.0, "stuck", 1e-3)]
+    slow = [limit_row("stochastic", 1e4, 9900.0, "converges", -1.5e-7, 2 / 1.5e-7)]
+    searches = {("inf", name, family): limit_search(tmp_path, name, family, stuck if family == "online" or
+                                                    name == "adam" else slow, betas=(0.9, 0.99 if name != "adam"
+                                                                                     else 0.999))
+                for name in ("adam", "adam-paper", "rmsprop") for family in ("online", "stochastic")}
+    lines = limit_search_text.table(searches)["theorems"].splitlines()
+    assert lines[0] == ("- `adam` (β1 = 0.9 < √β2 = 0.9995): the search finds a counterexample in both families, as "
+                        "the theorems say exists.")
+    assert lines[2] == ("- `rmsprop` (β1 = 0 < √β2 = 0.9950): the search finds none in the stochastic family, where "
+                        "the theorems say one exists: it lies outside the searched range (P or 1/p ≤ 10^6, "
+                        "C/(P − 1) ≤ 100) or its verdict stayed undecided.")
+
+
+def test_on_a_tiny_coverage_grid_amsgrad_never_breaks_on_the_online_family_and_adam_does(capsys, tmp_path):
+    """Real ``break --steps inf`` searches (P up to 30) on a 1 × 2 corner of the grid: the coverage statements and
+    the figure come from them."""
+    searches = {}
+    for name in ("adam", "amsgrad"):
+        for beta1 in (0.9,):
+            for beta2 in (0.9, 0.99):
+                logdir = tmp_path / f"{name}-{beta1}-{beta2}"
+                status, _, err = run_main(capsys, "break", "--optimizer", name, "--family", "online", "--steps",
+                                          "inf", "--betas", f"{beta1},{beta2}", "--max-period", "30",
+                                          "--logdir", str(logdir))
+                assert status == 0, err
+                found = limit_search_text.search(text.load_run(only_run_dir(logdir)))
+                searches[(name, "online", beta1, beta2)] = text.namespace(**found)
+    cover = coverage_map.statements(searches)
+    assert cover["amsgrad_breaks"] == "none" and cover["opt"]["amsgrad"]["online"]["covered"] == 0
+    assert cover["opt"]["adam"]["online"]["covered"] >= 1 and cover["cells"] == 2
+    assert cover["beta1"] == "0.9" and cover["beta2"] == "0.9, 0.99"
+    assert cover["panels"].splitlines()[1].startswith("- `amsgrad`, online family: a witness in 0 of 2 cells (0 stuck "
+                                                      "at +1). Without one: ")
+    coverage_map.draw(tmp_path / "coverage.png", searches)
+    assert (tmp_path / "coverage.png").read_bytes().startswith(b"\x89PNG")

@@ -70,7 +70,8 @@ def measure(settings):
                     [realdata.time_logreg_epoch("digits") for _ in range(repeats)]))
     if settings.end_to_end == "yes":
         rows += end_to_end.start_up(repeats)
-    return rows + break_command.break_rows(settings.break_search, settings.break_steps, repeats)
+    return rows + break_command.break_rows(settings.break_search, settings.break_steps, settings.break_max_period,
+                                             repeats)
 
 
 def compile_times():

@@ -12,9 +12,9 @@ Outputs, in a fresh ``<logdir>/break-<optimizer>-<family>-inf-<stamp>/``: ``brea
 candidate's replay by the problem command at ``--steps inf`` (``replay.txt``).
 """
 
+import functools
 import math
 import os
-from dataclasses import asdict
 
 import numpy as np
 
@@ -24,18 +24,17 @@ from ..reports.break_lines import describe, where
 from ..reports.failure_map import failure_map
 from ..reports.limit_text import limit_line
 from ..reports.summary import write_summary
-from ..runs.verdict import BREAKS_AT, LIMIT_SEVERITY
+from ..runs.verdict import LIMIT_SEVERITY
 from .break_rounds import run_rounds
-from .break_setup import check_batchable, check_settings, engine_for, used_betas
+from .break_setup import check_batchable, check_settings, engine_for, space_record, used_betas
 from .limit_table import LimitTable
 from .orchestration import finish, make_run_dir
 from .replay import replay_line, replay_worst
-from .search import RATIO_MAX, Budget, Search, Space
+from .search import Search, Space
 
 SHOWN = 5  # the worst candidates printed
-BUDGET = Budget(rarity_levels=4 * (Budget().rarity - 1) + 1)  # refinement on a 4x finer grid of periods
-MAX_PERIOD = {"fused": 10**6, "batched": 10**3}  # --max-period by default: a torch step of the whole batch costs
-# tens of µs, and a certificate needs the burn-in and K periods of every candidate
+MAX_PERIOD = {"fused": 10**6, "batched": 10**4}  # --max-period by default: a torch step of the batch costs 50 to
+# 120 µs, and a certificate needs the burn-in and about 8 periods of a candidate (``engines.batched_limits``)
 
 
 def main(command, settings):
@@ -49,11 +48,12 @@ def main(command, settings):
     largest = settings.max_period or MAX_PERIOD[engine]
     space = Space(settings.family, math.inf, settings.margin, settings.scale, settings.seed, largest)
     check_settings(settings, space)
-    search = Search(space, BUDGET, settings.seed)
+    search = Search(space, settings.budget(), settings.seed)
     coarse = search.propose()
     if engine == "batched":
         check_batchable(spec, settings, coarse)
-    evaluate = limits.evaluate if engine == "fused" else batched_limits.evaluate
+    evaluate = functools.partial(limits.evaluate if engine == "fused" else batched_limits.evaluate,
+                                 drift_steps=settings.drift_steps)
     run_dir = make_run_dir(settings.logdir, f"break-{spec.name.replace(':', '.')}-{space.family.name}-inf")
     print(f"run directory: {run_dir} (T = ∞ verdicts, engine: {engine})")
     rounds = run_rounds(search, coarse, evaluate, spec, settings, connect(settings.ray))
@@ -67,10 +67,11 @@ def main(command, settings):
     label = describe(spec, settings, used_betas(spec, settings.hyper()))
     limit = table.limits.limits[table.order[0]]
     breaking = LIMIT_SEVERITY[limit.outcome] >= LIMIT_SEVERITY["breaks"]
-    failure_map(os.path.join(run_dir, "failure_map.png"), space.family, table.rarity, table.mean, colours(table),
+    colour, undecided = colours(table)
+    failure_map(os.path.join(run_dir, "failure_map.png"), space.family, table.rarity, table.mean, colour,
                 table.order[0], where(worst, mean=False), settings.margin,
                 f"break {label}\n{space.family.name} family, T = ∞: {len(table.badness):,} candidates",
-                colour_label="limit tail x (a drift: +1 up, −1 down, 0 undecided); $x^* = -1$")
+                colour_label="limit tail x (a drift: +1 up, −1 down); $x^* = -1$", undecided=undecided)
     print(f"{label} BREAKS at T = ∞: {where(worst)}" if breaking else
           f"{label}: no counterexample at T = ∞; the worst candidate, at {where(worst)}:")
     print(limit_line("  worst", limit))
@@ -78,22 +79,16 @@ def main(command, settings):
     files = ["summary.json", "break.csv", "failure_map.png", "replay.txt"]
     replay = replay_worst(spec, settings, worst, run_dir)
     write_summary(run_dir, command, settings, files, engine=engine, candidates=len(table.badness),
-                  seconds=sum(r["seconds"] for r in rounds), rounds=rounds, space=space_record(space),
-                  outcomes=table.counts(), breaks=bool(breaking), worst=worst,
+                  seconds=sum(r["seconds"] for r in rounds), rounds=rounds, space=space_record(space, search.budget),
+                  outcomes=table.counts(), breaks=bool(breaking), worst=worst, drift_steps=settings.drift_steps,
                   five_worst=[table.record(i) for i in table.order[:SHOWN]], replay=replay)
     return finish(run_dir, settings.logdir, files, tensorboard=False)
 
 
 def colours(table):
-    """Each candidate's colour on the failure map: its limit tail x, or +1, −1 and 0 for a drift up, down or
-    undecided."""
+    """Each candidate's colour on the failure map and whether it is undecided (drawn grey): its limit tail x, or
+    +1 and −1 for a drift up or down."""
     tail = table.limits.column("tail_x")
     sign = np.sign(np.nan_to_num(table.limits.column("push")))
     undecided = np.array([limit.outcome == "undecided" for limit in table.limits.limits])
-    return np.where(np.isfinite(tail), tail, np.where(undecided, BREAKS_AT, sign))
-
-
-def space_record(space):
-    """The searched ranges, for summary.json."""
-    return {"family": space.family.name, "rarity": list(space.rarity), "ratio_max": RATIO_MAX,
-            "margin": space.margin, "scale": space.scale, "budget": asdict(BUDGET)}
+    return np.where(np.isfinite(tail), tail, sign), undecided

@@ -1,7 +1,8 @@
 """What ``break`` checks before it searches: the settings, the engine the optimizer runs on, and for the batched
-torch engine that the class is coordinate-wise. Every problem is a ``UsageError`` that names the flag."""
+torch engine that the class is coordinate-wise. Every problem is a ``UsageError`` that names the flag. Also the
+record of the searched space that both searches write to summary.json."""
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from ..errors import UsageError
 from .orchestration import choose_engines
@@ -10,7 +11,8 @@ from .search import MIN_PERIODS, RATIO_MAX
 
 
 def check_settings(settings, space):
-    """Bad input as ``UsageError``: an empty search range, a margin the family cannot meet, s·C beyond float32."""
+    """Bad input as ``UsageError``: an empty search range, a margin the family cannot meet, s·C beyond float32, a
+    drift too short to cut into blocks."""
     if settings.steps < 2 * MIN_PERIODS:
         raise UsageError(f"argument --steps: the search needs T >= {2 * MIN_PERIODS}, so that the rarest candidate "
                          f"(P from 2 to T/{MIN_PERIODS}) sees {MIN_PERIODS} big gradients; got {settings.steps}")
@@ -21,6 +23,11 @@ def check_settings(settings, space):
     largest = settings.scale * RATIO_MAX * (space.rarity[1] - 1.0)  # s·C at the largest P (or 1/p)
     if not largest < FLOAT32_MAX:
         raise UsageError(f"argument --scale: s*C reaches {largest:g}, beyond float32")
+    from ..engines.limits import DRIFT_BLOCKS
+
+    if settings.drift_steps < DRIFT_BLOCKS * DRIFT_BLOCKS:
+        raise UsageError(f"argument --drift-steps: a drift is measured over {DRIFT_BLOCKS} blocks of at least "
+                         f"{DRIFT_BLOCKS} steps, so at least {DRIFT_BLOCKS * DRIFT_BLOCKS}; got {settings.drift_steps}")
 
 
 def with_class_betas(settings):
@@ -87,3 +94,9 @@ def check_batchable(spec, settings, candidates):
     except batched.NotCoordinateWise as error:
         raise UsageError(f"argument --optimizer: {error}; run one by one, {len(candidates):,} candidates of "
                          f"{settings.steps:,} steps would take days") from None
+
+
+def space_record(space, budget):
+    """The searched ranges and the ``search.Budget``, for summary.json."""
+    return {"family": space.family.name, "rarity": list(space.rarity), "ratio_max": RATIO_MAX,
+            "margin": space.margin, "scale": space.scale, "budget": asdict(budget)}

@@ -14,7 +14,6 @@ TensorBoard runs, summary and Figure 1; its table goes to ``replay.txt``).
 
 import math
 import os
-from dataclasses import asdict
 
 import numpy as np
 
@@ -26,11 +25,11 @@ from ..runs.interrupt import STOP, RunInterrupted
 from ..runs.verdict import break_record, breaks, stuck
 from . import break_at_infinity
 from .break_rounds import RoundProgress, run_rounds
-from .break_setup import check_batchable, check_settings, engine_for, used_betas, with_class_betas
+from .break_setup import check_batchable, check_settings, engine_for, space_record, used_betas, with_class_betas
 from .candidate_table import CandidateTable
 from .orchestration import finish, make_run_dir
 from .replay import replay_line, replay_worst
-from .search import RATIO_MAX, Budget, Search, Space
+from .search import Search, Space
 
 SHOWN = 5  # the worst candidates printed
 CONFIRM_AUTO = {"fused": 10, "batched": 0}  # --confirm auto: 10 T costs a second on the fused engine, many minutes
@@ -46,7 +45,7 @@ def main(command, settings):
     space = Space(settings.family, settings.steps, settings.margin, settings.scale, settings.seed)
     check_settings(settings, space)
     spec, engine, evaluate = engine_for(settings)
-    search = Search(space, Budget(), settings.seed)
+    search = Search(space, settings.budget(), settings.seed)
     coarse = search.propose()
     if engine == "batched":
         check_batchable(spec, settings, coarse)
@@ -78,7 +77,7 @@ def main(command, settings):
         files.append("replay.txt")
     write_summary(run_dir, command, settings, files, engine=engine,
                   candidates=len(table.tail_x), seconds=sum(r["seconds"] for r in rounds), rounds=rounds,
-                  space=space_record(space), breaks=int(np.sum(breaks(table.tail_x))),
+                  space=space_record(space, search.budget), breaks=int(np.sum(breaks(table.tail_x))),
                   stuck=int(np.sum(stuck(table.tail_x))), worst=worst,
                   five_worst=[table.record(i, settings.steps) for i in table.order[:SHOWN]], replay=replay)
     return finish(run_dir, settings.logdir, files)
@@ -95,9 +94,3 @@ def confirm(evaluate, spec, settings, candidate, factor):
         return None
     progress.bar.close()
     return {"steps": steps, "final_x": float(outcome.final_x[0]), **break_record(outcome.tail_x[0])}
-
-
-def space_record(space):
-    """The searched ranges, for summary.json."""
-    return {"family": space.family.name, "rarity": list(space.rarity), "ratio_max": RATIO_MAX,
-            "margin": space.margin, "scale": space.scale, "budget": asdict(Budget())}

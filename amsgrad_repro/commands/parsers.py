@@ -37,6 +37,15 @@ def at_least_two(text):
     return _checked(text, int, lambda v: v >= 2, "an integer >= 2")
 
 
+def grid_size(text):
+    """``AxB``: two integers >= 2, the periods and the mean coefficients of a coarse grid."""
+    def pair(value):
+        first, second = value.lower().split("x")
+        return int(first), int(second)
+
+    return _checked(text, pair, lambda v: min(v) >= 2, "AxB with two integers >= 2, e.g. 40x64")
+
+
 def non_negative_int(text):
     return _checked(text, int, lambda v: v >= 0, "an integer >= 0")
 

@@ -6,7 +6,8 @@ a child process (so it is exactly the command the page shows). Its run directory
 ``sweep.csv``, ``leaderboard.csv``) go through the statement function of ``reports.results_text`` named by the
 source, and the template reads the result as ``{<name>.<field>}``.
 
-A statement over several sources (the break table) is a ``Table``: its function gets their namespaces.
+A statement over several sources (the break tables, the coverage map) is a ``Table``: its function gets their
+namespaces, and its figures are drawn from them into docs/.
 
 Adding a section: append a ``Source`` to ``SOURCES`` with its command, its statement function (a new one in
 ``reports/``, or ``results_text.figure2`` for another Figure 2) and its figures, then write its text in the template,
@@ -24,7 +25,6 @@ on one machine give the same bytes.
 """
 
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -36,7 +36,8 @@ from ..errors import UsageError
 from ..families import FAMILIES
 from ..optim import registry
 from ..presets import resolve
-from ..reports import break_text, results_text as text, template
+from ..reports import break_text, coverage_map, limit_search_text as limit_text, results_text as text, template
+from ..reports.coverage_map import in_theorems
 from ..reports.census_text import census_statements
 from ..reports.phase_text import phase_diagram
 from ..reports.summary import write_summary
@@ -61,14 +62,16 @@ QUICK_ZOO = ("--optimizers", "adam,amsgrad,sgd", "--steps", "2000")
 # Theorem 1: beta1 = 0 and beta2 = 1/(1 + C^2) make Adam converge to the worst point.
 THEOREM1_BETAS = f"0,{1 / (1 + resolve('theorem1')[1]['C'] ** 2):g}"
 
-# The break table: every registry optimizer, each family, at lr 1e-3 and T = 10^6 with the betas its class defaults
-# to. sgd-momentum keeps momentum 0.9: at torch's default 0 it would be the sgd row.
+# The break tables. At T = ∞ (``break --steps inf``): every registry optimizer, each family, at lr 1e-3 with the
+# betas its class defaults to. sgd-momentum keeps momentum 0.9: at torch's default 0 it would be the sgd row.
 BREAK_FAMILIES = tuple(FAMILIES)
-BREAK_STEPS = 10**6
 BREAK_FIGURES = ("adam", "amsgrad")  # the optimizers whose failure maps the page shows
 # adashift takes a max over the whole tensor, so `break` refuses it (exit 2, not coordinate-wise: a batch would not
-# be independent runs), and thousands of 10^6-step runs one by one through torch would take days.
+# be independent runs), and thousands of runs one by one through torch would take days.
 BREAK_LEFT_OUT = ("adashift",)
+# The finite-T snapshot beside it, at T = 10^6, of the optimizers whose verdict T = ∞ overturns.
+BREAK_STEPS = 10**6
+SNAPSHOT = ("adam", "amsgrad", "adagrad")
 # The census is not re-run here: `make census` writes these beside the template, and the page reads them.
 CENSUS_FILES = ("census.csv", "census_summary.json")
 
@@ -80,38 +83,45 @@ def break_betas(spec):
     return ("--betas", f"{betas[0]:g},{betas[1]:g}")
 
 
-BREAKS = {
+LIMITS = {
     (spec.name, family): Source(
-        f"break_{spec.name}_{family}",
-        ("break", "--optimizer", spec.name, "--family", family, "--steps", str(BREAK_STEPS), *break_betas(spec)),
-        break_text.search,
+        f"limit_{spec.name}_{family}",
+        ("break", "--optimizer", spec.name, "--family", family, "--steps", "inf", *break_betas(spec)),
+        limit_text.search,
         (("failure_map.png", f"failure_map_{spec.name}_{family}.png"),) if spec.name in BREAK_FIGURES else (),
-        quick=("--steps", "1000"))
+        quick=("--max-period", "100"))
     for spec in registry.SPECS if spec.name not in BREAK_LEFT_OUT for family in BREAK_FAMILIES}
-# The verdict is taken at T. Slow or stuck: each worst stochastic candidate re-run for 10 T by the problem command
-# (its replay line with 10 T steps), and the same searches at 10 T.
-LONGER = 10
+BREAKS = {
+    (name, family): Source(
+        f"break_{name}_{family}",
+        ("break", "--optimizer", name, "--family", family, "--steps", str(BREAK_STEPS),
+         *break_betas(registry.get(name))),
+        break_text.search, quick=("--steps", "1000"))
+    for name in SNAPSHOT for family in BREAK_FAMILIES}
+
+# Theorem 3's coverage map: Adam and AMSGrad on a beta1 x beta2 grid at T = ∞, the cells with beta1 < sqrt(beta2)
+# only. A cell's cost is its burn-in (until beta2^t is 0 in float32: ~3.7e6 steps at 0.99999) and the periods of its
+# ~4,600 candidates, so P (or 1/p) goes up to 100/(1 - beta2) (at most 10^6): a witness needs a rare gradient
+# about as rare as the second moment's memory, 1/(1 - beta2).
+COVERAGE_OPTIMIZERS = ("adam", "amsgrad")
+COVERAGE_BETA1 = (0.0, 0.5, 0.9, 0.95, 0.99)
+COVERAGE_BETA2 = (0.9, 0.99, 0.999, 0.9999, 0.99999)
 
 
-def replay_longer(name):
-    """The argv of the worst stochastic candidate of ``name``'s search, replayed for ``LONGER`` times its steps."""
-
-    def argv(values):
-        words = shlex.split(values[f"break_{name}_stochastic"].replay)[3:]  # after python -m amsgrad_repro
-        steps = words.index("--steps") + 1
-        words[steps] = str(int(words[steps]) * LONGER)
-        return tuple(words)
-
-    return argv
+def coverage_period(beta2):
+    """--max-period of the coverage cells at ``beta2``: 100/(1 − β2), at most 10^6."""
+    return min(10**6, round(100 / (1 - beta2)))
 
 
-BREAKS_LONGER = tuple(
-    source for name in BREAK_FIGURES for source in (
-        Source(f"replay_{name}_stochastic_longer", replay_longer(name), text.problem_run),
-        Source(f"break_{name}_stochastic_longer",
-               ("break", "--optimizer", name, "--family", "stochastic", "--steps", str(LONGER * BREAK_STEPS),
-                *break_betas(registry.get(name))),
-               break_text.search, quick=("--steps", "1000"))))
+COVERAGE = {
+    (name, family, beta1, beta2): Source(
+        f"cover_{name}_{family}_{i}{j}",
+        ("break", "--optimizer", name, "--family", family, "--steps", "inf", "--betas", f"{beta1:g},{beta2:g}",
+         "--max-period", str(coverage_period(beta2))),
+        limit_text.search, quick=("--betas", f"{beta1:g},0.9", "--max-period", "100"))
+    for name in COVERAGE_OPTIMIZERS for family in BREAK_FAMILIES
+    for i, beta1 in enumerate(COVERAGE_BETA1) for j, beta2 in enumerate(COVERAGE_BETA2)
+    if in_theorems(beta1, beta2)}
 
 FIGURE2_LRS = {"logreg": "0.001,0.01,0.1", "mlp": "0.001,0.01"}  # the α grid of each model (β2: 0.99, 0.999)
 
@@ -144,21 +154,28 @@ SOURCES = (
     Source("zoo_theorem1_usual", ("compare", "--problem", "theorem1", "--optimizers", ZOO, "--steps", "100000"),
            text.leaderboard, quick=QUICK_ZOO),
     *(figure2(model, dataset) for dataset in ("digits", "mnist5k") for model in ("logreg", "mlp")),
+    *LIMITS.values(),
     *BREAKS.values(),
-    *BREAKS_LONGER,
+    *COVERAGE.values(),
 )
 
 
 @dataclass(frozen=True)
 class Table:
-    """Statements over several sources' statements (the break table)."""
+    """Statements over several sources' statements (the break tables, the coverage map)."""
 
     name: str
     sources: dict  # key -> Source
     statements: object  # {key: that source's namespace} -> {field: value}
+    figures: tuple = ()  # (file name under docs/, function (path, {key: namespace}) that draws it)
 
 
-TABLES = (Table("breaks", BREAKS, break_text.table),)
+TABLES = (
+    Table("breaks", BREAKS, break_text.table),
+    Table("limits", {**{("inf", *key): source for key, source in LIMITS.items()},
+                     **{("finite", *key): source for key, source in BREAKS.items()}}, limit_text.table),
+    Table("coverage", COVERAGE, coverage_map.statements, (("coverage_map.png", coverage_map.draw),)),
+)
 
 SHELL_VARIABLES = {"Z": ZOO}  # the page shows the zoo once, as Z=..., and the commands as $Z
 
@@ -287,14 +304,19 @@ def write_page(settings, values, found):
     Raises:
         ValueError: the template asks for a field no statement provides (nothing is written then).
     """
+    drawn = []
     for table in TABLES:
-        values[table.name] = template.namespace(**table.statements(
-            {key: values[source.name] for key, source in table.sources.items()}))
+        searches = {key: values[source.name] for key, source in table.sources.items()}
+        values[table.name] = template.namespace(**table.statements(searches))
+        drawn += [(target, draw, searches) for target, draw in table.figures]
     with open(settings.template) as f:
         page = template.render(f.read(), values)
     docs = os.path.join(settings.out, "docs")
     os.makedirs(docs, exist_ok=True)
     figures = []
+    for target, draw, searches in drawn:
+        draw(os.path.join(docs, target), searches)
+        figures.append(target)
     for source, run_dir in found:
         for name, target in source.figures:
             shutil.copyfile(os.path.join(run_dir, name), os.path.join(docs, target))
@@ -327,7 +349,7 @@ def main(command, settings):
     outcomes, path, figures, failed = [], None, [], None
     try:
         values = {"quick_note": text.QUICK_NOTE if quick else "", "tolerance": TOLERANCE,
-                  "shell": SHELL_VARIABLES, "longer": LONGER,
+                  "shell": SHELL_VARIABLES,
                   "census": template.namespace(**census_statements(
                       *(os.path.join(os.path.dirname(settings.template), name) for name in CENSUS_FILES)))}
         found = collect(settings, quick, parent, values, outcomes)

@@ -18,9 +18,10 @@ from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
     beta, beta_list, beta_pair, choice, confirm_factor, kernel_optimizer, non_negative_int, opt_args, optimizer_list,
-    at_least_two, optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address, steps_or_inf, yes_no,
-    distinct, name_list,
+    at_least_two, grid_size, optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address,
+    steps_or_inf, yes_no, distinct, name_list,
 )
+from .search import Budget
 
 
 def setting(default, parse, help, flags=None, none="preset"):
@@ -141,11 +142,18 @@ class BreakSettings(Common):
                          "to --max-period); or a number of steps T of every candidate, judged by its tail x at T "
                          "(P or 1/p up to T/100)")
     max_period: int = setting(None, at_least_two, "at --steps inf: the largest P (or 1/p) searched; at a finite T the "
-                              "search takes P up to T/100", none="1000000 on the fused engine, 1000 on the batched "
-                              "torch engine, whose step of a batch costs tens of microseconds")
+                              "search takes P up to T/100", none="1000000 on the fused engine; 10000 on the batched "
+                              "torch engine, where one step of the batch costs 50 to 120 microseconds and a candidate "
+                              "needs its burn-in and about 8 periods")
     margin: float = setting(0.01, positive_float, "least mean coefficient of a candidate, in units of s: keeps x* = -1 "
                             "strict, so that slow is not mistaken for broken")
     scale: float = setting(1.0, positive_float, "s, fixed during the search: adaptive methods are nearly scale-free")
+    grid: tuple = setting(None, grid_size, "the coarse grid, AxB: A periods (or 1/p) by B mean coefficients, one "
+                          "round as one batch", none=f"{Budget.rarity}x{Budget.mean}")
+    rounds: int = setting(Budget.rounds, non_negative_int, "rounds of refinement around the worst candidates after "
+                          f"the coarse grid, about {Budget.per_round} candidates each")
+    drift_steps: int = setting(1 << 18, positive_int, "at --steps inf, stochastic family: the steps of each "
+                               "candidate's drift measurement (fewer: a wider interval, more undecided)")
     confirm: object = setting("auto", confirm_factor,
                               "with --steps T: re-run the worst candidate for CONFIRM x T steps on the search's engine, to tell slow "
                               "(it comes back) from stuck (it stays); auto: 10 on the fused engine, off on the batched "
@@ -153,6 +161,13 @@ class BreakSettings(Common):
 
     def hyper(self):
         return Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)
+
+    def budget(self):
+        """The search's ``commands.search.Budget``; at T = ∞ its refinement keeps to a 4x finer grid of periods, so
+        that candidates with one P share one batch."""
+        rarity, mean = self.grid or (Budget.rarity, Budget.mean)
+        levels = 4 * (rarity - 1) + 1 if math.isinf(self.steps) else 0
+        return Budget(rarity=rarity, mean=mean, rounds=self.rounds, rarity_levels=levels)
 
 
 @dataclass(frozen=True)
@@ -208,8 +223,11 @@ class BenchSettings:
     end_to_end: str = setting("yes", yes_no, "time the default online/stochastic commands")
     break_search: str = setting("fused", choice("no", "fused", "both"),
                                 "time the default break search of adam (fused) and, with both, of torch.optim:Adam "
-                                "(batched torch engine, one repeat: minutes)")
-    break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the break rows")
+                                "(batched torch engine, one repeat), at T = --break-steps and at T = inf")
+    break_steps: int = setting(1_000_000, positive_int, "steps T of every candidate in the finite-T break rows, "
+                               "each timed beside the default T = inf search")
+    break_max_period: int = setting(None, at_least_two, "--max-period of the T = inf break rows",
+                                    none="the break command's default")
     compile: str = setting("yes", yes_no, "time each kernel's first compilation, in fresh processes")
 
 

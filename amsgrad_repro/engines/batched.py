@@ -14,6 +14,8 @@ The evaluation is a pure function of (optimizer, hyperparameters, candidates, st
 arithmetic does not depend on its neighbours or on R, so a batch cut into tiles gives the same numbers.
 """
 
+import copy
+
 import numpy as np
 import torch
 
@@ -36,6 +38,7 @@ class _Runs:
     """R candidates advancing together: one parameter of R elements, its optimizer and (for α/√t) its scheduler."""
 
     def __init__(self, spec, hyper, candidates, schedule):
+        self.spec, self.hyper, self.schedule = spec, hyper, schedule
         self.candidates, self.stream = candidates, candidates.family.stream(candidates.seed)
         self.x = torch.zeros(len(candidates), requires_grad=True)  # x_1 = 0
         self.x.grad = torch.zeros(len(candidates))
@@ -51,6 +54,26 @@ class _Runs:
         state = self.optimizer.state.get(self.x, {})
         return [self.x] + [state[key] for key in sorted(state)
                            if torch.is_tensor(state[key]) and state[key].shape == self.x.shape]
+
+    @torch.no_grad()
+    def take(self, rows):
+        """A copy of runs ``rows`` at the same step: x, the per-element state (``elements``) indexed, every other
+        state entry (a scalar ``step``) and the param groups' hyperparameters copied. A coordinate-wise class goes
+        on from there exactly as the same runs in the whole tensor would (``tests/test_batched_limits.py``); the
+        family's draws are indexed by t, so a stochastic copy reads the same ones."""
+        if self.scheduler is not None:
+            raise ValueError("runs under a learning-rate scheduler are not taken apart")
+        index = torch.as_tensor(np.asarray(rows, np.int64))
+        part = _Runs(self.spec, self.hyper, self.candidates.take(rows), self.schedule)
+        part.stream, part.domain, part.t = self.stream, self.domain, self.t
+        part.x.data.copy_(self.x.detach()[index])
+        part.loss_sum = self.loss_sum[index].clone()
+        for mine, theirs in zip(part.optimizer.param_groups, self.optimizer.param_groups):
+            mine.update({key: copy.deepcopy(value) for key, value in theirs.items() if key != "params"})
+        part.optimizer.state[part.x] = {
+            key: value[index].clone() if torch.is_tensor(value) and value.shape == self.x.shape else copy.deepcopy(value)
+            for key, value in self.optimizer.state.get(self.x, {}).items()}
+        return part
 
     @torch.no_grad()
     def advance(self, n, after_step=None):

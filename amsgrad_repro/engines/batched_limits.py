@@ -14,11 +14,14 @@ certificate is weaker than the fused engine's (``engines.limits``), which knows 
   repeat for ever: the limit tail x is the mean of x_t over its last period, and R_T/T the period's mean of
   a_t·x_t − x*·a_t (x* = −1), in float64. Cycles longer than one period are not looked for (undecided).
   Whether the update reads x (weight decay, AdamW) is detected once, from the burned-in state (``reads_x``), and
-  recorded in each certificate as ``x_dependent``; the full-state check holds either way. The push and the
-  predicted steps are not measured (NaN).
+  recorded in each certificate as ``x_dependent``; the full-state check holds either way. For a class that does
+  not read x, a run whose optimizer state repeats has its push c/P measured by a walk of a copy of it, and one
+  whose push exceeds the rounding is sent to the end of F the push points to (certificate field ``sent_to``),
+  where its orbit is then certified; its predicted steps to x* are 2/|c/P|. A candidate has its burn-in and
+  ``PATIENCE`` periods (at least ``MIN_PATIENCE`` steps), and a decided one leaves the tensor at once.
 - Stochastic family (``stochastic_limits``), certificate *drift-interval*: the drift of x per step, as
   ``engines.limits.stochastic_limits``, from a copy of the run on the whole line (no clamp), for classes whose
-  update does not read x.
+  update does not read x; undecided when its steps drew fewer than ``engines.limits.MIN_RARE`` rare gradients.
 
 Under α/√t no verdict is built (undecided).
 """
@@ -35,6 +38,7 @@ from ..runs.verdict import limit_outcome
 from .batched import BLOCK, _one_thread, _Runs
 from .fused import chunks
 from .limits import (
+    DRIFT_BLOCKS,
     SEARCH_DRIFT_STEPS,
     SETTLE,
     Limit,
@@ -42,11 +46,15 @@ from .limits import (
     drift_limit,
     half_ulps,
     one_from,
+    rare_burn_in,
+    walk_sums,
     regression_estimate,
     undecided,
 )
 
-MAX_STEPS = 1 << 20  # online: the steps after which a candidate without a certificate is undecided
+MAX_STEPS = 1 << 20  # online: no candidate runs past this step
+PATIENCE = 16  # online: periods after the burn-in a candidate has to earn its certificate ...
+MIN_PATIENCE = 4 * BLOCK  # ... and at least this many steps
 REPEATS = 3  # K: consecutive periods over which the state must repeat
 SPREAD = 0.5  # reads_x: the second starting point is this far from x, towards the middle of F
 SQRT_REASON = "the batched engine has no T = ∞ verdict under α/√t (not built)"
@@ -86,17 +94,27 @@ def reads_x(spec, hyper, runs):
 
 
 class _Boundaries:
-    """Candidate r's state at its period boundaries, and how many consecutive periods it has repeated over.
+    """The open runs' state at their period boundaries: for each, how many consecutive periods its optimizer state
+    (``streak_state``) and its whole state, x too (``streak_full``), have repeated over, bit for bit.
 
     ``step(k)`` is ``_Runs.advance``'s ``after_step``: at step ``t0 + k`` it compares the runs with a boundary there
     (``due``, (n, R) for the block from ``t0``) with their previous boundary, in a few tensor ops for all of them."""
 
     def __init__(self, runs, period, repeats):
         self.runs, self.period, self.repeats = runs, period, repeats
-        self.saved = [_bits(tensor).clone() for tensor in runs.elements()]
+        self.saved = [_bits(tensor).clone() for tensor in runs.elements()]  # x first
         self.seen = np.zeros(len(period), bool)
-        self.streak = np.zeros(len(period), np.int64)
+        self.streak_state, self.streak_full = np.zeros(len(period), np.int64), np.zeros(len(period), np.int64)
         self.certified = np.zeros(len(period), np.int64)  # the step of the certifying boundary; 0: none yet
+
+    def take(self, rows):
+        """The same record for runs ``rows`` only (after ``_Runs.take``)."""
+        part = _Boundaries.__new__(_Boundaries)
+        part.runs, part.period, part.repeats = self.runs, self.period[rows], self.repeats
+        part.saved = [saved[torch.as_tensor(rows)] for saved in self.saved]
+        part.seen, part.streak_state, part.streak_full, part.certified = (
+            self.seen[rows], self.streak_state[rows], self.streak_full[rows], self.certified[rows])
+        return part
 
     def block(self, t0, n):
         self.t0 = t0
@@ -109,19 +127,28 @@ class _Boundaries:
             return
         rows = np.flatnonzero(self.due[k])
         index = torch.from_numpy(rows)
-        same = torch.ones(len(rows), dtype=torch.bool)
+        same = []
         for saved, tensor in zip(self.saved, self.runs.elements()):
             bits = _bits(tensor)[index]
-            same &= bits == saved[index]
+            same.append((bits == saved[index]).numpy())
             saved[index] = bits
-        repeated = same.numpy() & self.seen[rows]
+        state = np.logical_and.reduce(same[1:] or [np.ones(len(rows), bool)]) & self.seen[rows]
         self.seen[rows] = True
-        self.streak[rows] = np.where(repeated, self.streak[rows] + 1, 0)
-        self.certified[rows[self.streak[rows] >= self.repeats]] = self.t0 + k
+        self.streak_state[rows] = np.where(state, self.streak_state[rows] + 1, 0)
+        self.streak_full[rows] = np.where(state & same[0], self.streak_full[rows] + 1, 0)
+        self.certified[rows[self.streak_full[rows] >= self.repeats]] = self.t0 + k
 
 
-def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_steps=MAX_STEPS, progress=None):
-    """One ``engines.limits.Limit`` per online candidate, all run as one tensor (``batched._Runs``).
+def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_steps=MAX_STEPS, patience=PATIENCE,
+                  progress=None):
+    """One ``engines.limits.Limit`` per online candidate, all run as one tensor (``batched._Runs``) that sheds the
+    decided runs as it goes (``_Runs.take``).
+
+    A run is certified once x and its per-element state have repeated over K consecutive periods (*periodic-K*).
+    For a class whose update does not read x (``reads_x``), a run whose optimizer state has repeated over K periods
+    has its push measured (``_pushes``); when the push is larger than the float32 rounding of a period's walk in F,
+    x is sent to the end of F it points to (the map of one period is monotone, so x gets there from anywhere and
+    the orbit from the end is the limit), and the orbit from there is certified as above (``sent_to``).
 
     Args:
         spec: a registry entry (``optim.registry``); its ``build`` makes the real optimizer.
@@ -129,7 +156,9 @@ def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_s
         candidates: ``families.Candidates`` of the online family, each with x* = −1.
         schedule: "constant"; under "sqrt" every candidate is undecided.
         K: the consecutive periods over which a candidate's state must repeat, at least 3.
-        max_steps: a candidate without a certificate by then is undecided.
+        max_steps: no candidate runs past this step.
+        patience: candidate r without a certificate after the burn-in and max(``MIN_PATIENCE``, patience·P_r)
+            steps is undecided.
         progress: called as ``progress(steps_done, max_steps)`` after every block.
     """
     check_candidates(candidates, families.ONLINE)
@@ -138,6 +167,7 @@ def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_s
     if schedule == "sqrt":
         return [undecided(SQRT_REASON)] * len(candidates)
     runs, period = _Runs(spec, hyper, candidates, schedule), candidates.period.astype(np.int64)
+    limits = [None] * len(candidates)
     with _one_thread():
         runs.advance(1)  # builds the optimizer's state
         start = burn_in(runs.optimizer)
@@ -146,48 +176,96 @@ def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_s
                 candidates)
         for _, n in chunks(max(start - 1, 0), BLOCK):
             runs.advance(n)
-        x_dependent = reads_x(spec, hyper, runs)
-        watch, history = _Boundaries(runs, period, K), []
-        tail, regret = np.full(len(candidates), np.nan), np.full(len(candidates), np.nan)
-        while not watch.certified.all() and runs.t < max_steps:
-            n = min(BLOCK, max_steps - runs.t)
+        x_free = not reads_x(spec, hyper, runs)
+        deadline = np.minimum(max_steps, start + np.maximum(MIN_PATIENCE, patience * period))
+        ids, watch, history = np.arange(len(candidates)), _Boundaries(runs, period, K), []
+        push, rounding, sent = (np.full(len(candidates), np.nan) for _ in range(3))
+        while len(ids):
+            n = min(BLOCK, int(deadline[ids].max()) - runs.t)
             watch.block(runs.t + 1, n)
             history.append((runs.t + 1, *runs.advance(n, watch.step)))
-            fresh = np.flatnonzero(watch.certified > runs.t - n)
+            fresh = np.flatnonzero(x_free & (watch.streak_state >= K) & np.isnan(push[ids]))
             if len(fresh):
-                _period_means(history, watch.certified, period, fresh, tail, regret)
-            history = [block for block in history if block[0] + len(block[1]) > runs.t - period.max()]
+                push[ids[fresh]], rounding[ids[fresh]] = _pushes(runs, fresh, period[ids[fresh]])
+                send = fresh[(watch.certified[fresh] == 0) & (np.abs(push[ids[fresh]]) > rounding[ids[fresh]])]
+                sent[ids[send]] = np.sign(push[ids[send]])
+                runs.x.data[torch.from_numpy(send)] = torch.from_numpy(sent[ids[send]].astype(np.float32))
+            done = watch.certified > 0
+            tail, regret = _period_means(history, watch.certified, period[ids], np.flatnonzero(done))
+            for i in np.flatnonzero(done):
+                r = ids[i]
+                certificate = {"kind": "periodic-K", "t0": int(watch.certified[i] - K * period[r] + 1), "k": K,
+                               "period": int(period[r]), "burn_in": start, "x_dependent": not x_free}
+                if not np.isnan(sent[r]):
+                    certificate.update(sent_to=float(sent[r]), push=float(push[r]), rounding=float(rounding[r]))
+                steps = 2.0 / -push[r] if push[r] < 0 else math.inf if push[r] >= 0 else math.nan
+                limits[r] = Limit(limit_outcome(tail[i]), tail[i], regret[i], float(push[r]), steps, certificate)
+            late = ~done & (runs.t >= deadline[ids])
+            for i in np.flatnonzero(late):
+                limits[ids[i]] = undecided(_why(ids[i], period, K, push, rounding, sent, runs.t, x_free,
+                                                watch.streak_state[i] >= K), float(push[ids[i]]))
+            if (done | late).any():
+                keep = np.flatnonzero(~(done | late))
+                runs, watch, ids = runs.take(keep), watch.take(keep), ids[keep]
+                watch.runs = runs
+                history = [(t0, a[:, keep], xs[:, keep]) for t0, a, xs in history]
+            if len(ids):
+                history = [block for block in history if block[0] + len(block[1]) > runs.t - period[ids].max()]
             if progress is not None:
                 progress(runs.t, max_steps)
-    limits = []
-    for r, (end, p) in enumerate(zip(watch.certified, period)):
-        if end == 0:
-            limits.append(undecided(f"its state did not repeat over {K} consecutive periods of {p} steps within "
-                                    f"{max_steps} steps"))
-            continue
-        certificate = {"kind": "periodic-K", "t0": int(end - K * p + 1), "k": K, "period": int(p),
-                       "burn_in": start, "x_dependent": x_dependent}
-        limits.append(Limit(limit_outcome(tail[r]), tail[r], regret[r], math.nan, math.nan, certificate))
     return limits
 
 
-def _period_means(history, end, period, runs, tail, regret):
-    """Fills ``tail`` and ``regret`` of ``runs`` with the means of x_t and of a_t·x_t − x*·a_t (x* = −1), in
-    float64, over the period t = end − P + 1 .. end of each, from ``history``: (t0, a_t, x_t) blocks, (n, R) each."""
-    first = history[0][0]
-    a, xs = np.concatenate([block[1] for block in history]), np.concatenate([block[2] for block in history])
-    for r in runs:
-        steps = slice(end[r] - period[r] + 1 - first, end[r] + 1 - first)
-        x, coef = xs[steps, r].astype(np.float64), a[steps, r].astype(np.float64)
-        tail[r], regret[r] = x.mean(), (coef * x).mean() + coef.mean()
+def _why(r, period, K, push, rounding, sent, t, x_free, state_repeats):
+    """Why candidate r has no certificate by step t."""
+    if not np.isnan(sent[r]):
+        return f"the orbit from x = {sent[r]:+.0f}, where its push sent it, did not repeat within {t} steps"
+    if state_repeats and not x_free:
+        return f"it reads x: its state repeats, but x did not repeat within {t} steps"
+    if state_repeats:
+        return (f"|c/P| = {abs(push[r]):.3g} is within the float32 rounding of the walk, {rounding[r]:.3g} per step, "
+                f"and x did not repeat within {t} steps")
+    return f"its state did not repeat over {K} consecutive periods of {period[r]} steps within {t} steps"
 
 
-def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH_DRIFT_STEPS, blocks=32):
+@torch.no_grad()
+def _pushes(runs, rows, period):
+    """(c, bound) of runs ``rows``, each float64 per step: c = −Σ u_t over one period from the present step (their
+    state is periodic, so from any phase), divided by P, measured by a copy of those runs (``_Runs.take``) walking
+    from x = 0 on the whole line, and the bound on the float32 rounding that separates c from the displacement of x
+    in F (``engines.limits.walk_sums``: the walk's own rounding, and that of the same steps taken at |x| ≤ 1)."""
+    walker = runs.take(rows)
+    walker.domain = None
+    walker.x.data.zero_()
+    xs = np.concatenate([walker.advance(n)[1] for _, n in chunks(int(period.max()), BLOCK)]
+                        + [walker.x.detach().numpy()[None]])
+    c, bound = np.empty(len(rows)), np.empty(len(rows))
+    for i, p in enumerate(period):
+        end, half, inside = walk_sums(np.ascontiguousarray(xs[:p + 1, i][None], np.float32))
+        c[i], bound[i] = end[0] / p, (half[0] + inside[0]) / p
+    return c, bound
+
+
+def _period_means(history, end, period, rows):
+    """(mean x_t, mean a_t·x_t − x*·a_t) with x* = −1, each (R,) float64 (NaN outside ``rows``), over the period
+    t = end − P + 1 .. end of each of ``rows``, from ``history``: (t0, a_t, x_t) blocks, (n, R) each."""
+    tail, regret = np.full(len(end), np.nan), np.full(len(end), np.nan)
+    if len(rows):
+        first = history[0][0]
+        a, xs = np.concatenate([block[1] for block in history]), np.concatenate([block[2] for block in history])
+        for r in rows:
+            steps = slice(end[r] - period[r] + 1 - first, end[r] + 1 - first)
+            x, coef = xs[steps, r].astype(np.float64), a[steps, r].astype(np.float64)
+            tail[r], regret[r] = x.mean(), (coef * x).mean() + coef.mean()
+    return tail, regret
+
+
+def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH_DRIFT_STEPS, blocks=DRIFT_BLOCKS):
     """One ``engines.limits.Limit`` per stochastic candidate, from the drift of x per step, as
     ``engines.limits.stochastic_limits`` measures it, for a class whose update does not read x (``reads_x``).
 
-    After the burn-in (``burn_in``, and SETTLE/(1 − β) for the largest β), the run goes on on the whole line (no
-    clamp), x set back to 0 every ``batched.BLOCK`` steps (the update does not read x; this keeps its float32
+    After the burn-in (``burn_in``, SETTLE/(1 − β) for the largest β, and ``engines.limits.rare_burn_in`` for the
+    rarest candidate), the run goes on on the whole line (no clamp), x set back to 0 every ``batched.BLOCK`` steps (the update does not read x; this keeps its float32
     rounding small), for ``steps`` steps in ``blocks`` blocks. The blocks' drifts, regressed on their shares of rare
     steps, give the drift and its ``CONFIDENCE`` interval, widened by the float32 rounding of the walk.
 
@@ -203,7 +281,8 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
     with _one_thread():
         runs.advance(1)
         start = burn_in(runs.optimizer)
-        start = math.ceil(max([start] + [SETTLE / (1.0 - beta) for beta in _betas(runs.optimizer)]))
+        settle = max([start] + [SETTLE / (1.0 - beta) for beta in _betas(runs.optimizer)])
+        start = math.ceil(rare_burn_in(settle, candidates.p, steps).max())  # one tensor: the longest
         for _, n in chunks(max(start - 1, 0), BLOCK):
             runs.advance(n)
         if reads_x(spec, hyper, runs):
@@ -222,8 +301,8 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
     bound = bound.max(axis=0) / length
     low, high = mean - half - bound, mean + half + bound
     return [drift_limit(mean[r], low[r], high[r], {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks,
-                                                   "burn_in": start, "rounding": float(bound[r]), "x_dependent": False})
-            for r in range(len(candidates))]
+                                                   "burn_in": start, "rounding": float(bound[r]), "x_dependent": False},
+                        rare=round(rare[:, r].sum())) for r in range(len(candidates))]
 
 
 def _betas(optimizer):
@@ -237,10 +316,11 @@ def _betas(optimizer):
     return found
 
 
-def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None):
+def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None,
+             drift_steps=SEARCH_DRIFT_STEPS):
     """The T = ∞ counterpart of ``batched.evaluate`` for the break search, parallel to ``engines.limits.evaluate``:
     a ``runs.outcome.LimitOutcome`` of ``candidates`` (``online_limits``, or ``stochastic_limits`` over
-    ``engines.limits.SEARCH_DRIFT_STEPS``). ``steps`` is taken for the engines' common signature; there is no T."""
+    ``drift_steps``). ``steps`` is taken for the engines' common signature; there is no T."""
     if candidates.family.random:
-        return LimitOutcome(stochastic_limits(spec, hyper, candidates, schedule))
+        return LimitOutcome(stochastic_limits(spec, hyper, candidates, schedule, steps=drift_steps))
     return LimitOutcome(online_limits(spec, hyper, candidates, schedule, progress=progress))

@@ -12,7 +12,8 @@ boundaries:
   and R_T/T the cycle's mean of a_t·x_t − x*·a_t, exactly as the package computes them.
 - *periodic-state*: the optimizer state repeats after k periods, x not (yet). The push c = −Σ u_t per period (over
   the k periods, divided by k) moves x up when c > 0 and down when c < 0, anywhere inside F, once |c| exceeds the
-  float32 rounding of the walk (``_pushes``). The period map of the walk is monotone in x, so x ends on the orbit
+  float32 rounding of the walk (``_pushes``; a push below ``LEAST_ROUNDING`` per step is within it without the
+  walk being bounded). The period map of the walk is monotone in x, so x ends on the orbit
   that starts at the end of F that c pushes towards; that orbit is run until it repeats, and gives the limit.
   Under α/√t, x cannot repeat: x → +1 when c > 0 (Reddi et al., Section 3: the mechanism of Theorem 1) and → −1 when
   c < 0, in real arithmetic (in float32, x freezes once α/√t·|u_t| is below half an ulp of x).
@@ -45,6 +46,8 @@ SETTLE = 17  # burn-in in units of 1/(1 − β): β^17/(1−β) is below float32
 WALK = 1 << 14  # steps of one walk from x = 0 (``_pushes``, ``stochastic_limits``)
 PATIENCE = 1 << 20  # online: steps a push may take to cross F before the run is sent to the end it points to
 CONFIDENCE = 0.99
+LEAST_ROUNDING = 2.0**-24  # per step: the walk in F rounds x_t − u_t near |x| = 1 by up to half an ulp of 1 + |u_t|
+DRIFT_BLOCKS = 32  # stochastic: the blocks a drift measurement is cut into
 MIN_RARE = 8  # stochastic: the fewest rare gradients a drift measurement must draw to decide
 
 
@@ -181,6 +184,8 @@ def _online_group(kernel, rows, candidates, schedule, max_steps, cycles, patienc
         sent = False
         slow = ~done & (k_state > 0) & x_free & np.isnan(rounding[ids])
         slow[slow] = sqrt or (np.abs(push[ids[slow]]) < 2.0 / patience)  # crosses F in more than patience steps
+        flat = slow & (np.abs(push[ids]) <= LEAST_ROUNDING)  # within any walk's rounding: no need to bound it
+        rounding[ids[flat]], slow[flat] = LEAST_ROUNDING, False
         if slow.any():  # the runs decided by their push: measured again, with the bound on its rounding
             push[ids[slow]], rounding[ids[slow]] = _pushes(batch, saved, np.flatnonzero(slow), k_state[slow])
         for i in np.flatnonzero(~done & (k_state > 0) & x_free & ~np.isnan(rounding[ids])):
@@ -311,7 +316,7 @@ def half_ulps(path):
     return walk_sums(np.ascontiguousarray(path, np.float32))[1]
 
 
-def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24, blocks=32, burn_in=None,
+def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24, blocks=DRIFT_BLOCKS, burn_in=None,
                       walk=WALK):
     """One ``Limit`` per stochastic candidate, from the drift of x (kernels that read neither x nor t).
 
@@ -319,8 +324,8 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
         spec, rows, schedule: as for ``online_limits``; under α/√t the drift is measured at α.
         candidates: ``families.Candidates`` of the stochastic family, each with x* = −1.
         steps: the steps measured, after the burn-in, in ``blocks`` blocks.
-        burn_in: the steps before; None: past the settling of the bias corrections and SETTLE/(1 − β) for the
-            largest β the kernel reads.
+        burn_in: the steps before, one number or one per candidate; None: past the settling of the bias
+            corrections and SETTLE/(1 − β) for the largest β the kernel reads, and ``rare_burn_in``.
         walk: x restarts at 0 every ``walk`` steps, which keeps its float32 rounding small.
     """
     rows = _rows(spec, rows, len(candidates))
@@ -331,14 +336,15 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
                            f"its own")] * runs
     if burn_in is None:
         betas = [row[key] for row in rows for key in ("beta1", "beta2", "alpha", "momentum") if key in row]
-        burn_in = max([settled_from(kernel, row) for row in rows] + [SETTLE / (1.0 - b) for b in betas if b < 1])
-    burn_in, length = int(math.ceil(burn_in)), steps // blocks
-    groups = _side_by_side(candidates, np.zeros(runs))
+        settle = max([settled_from(kernel, row) for row in rows] + [SETTLE / (1.0 - b) for b in betas if b < 1])
+        burn_in = rare_burn_in(settle, candidates.p, steps)
+    burn_in, length = np.ceil(np.broadcast_to(burn_in, runs)).astype(np.int64), steps // blocks
+    groups = _side_by_side(candidates, burn_in)
     cores = 1 if len(groups) > 1 else None
 
     def measure(group):
-        return _stochastic_walks(kernel, [rows[r] for r in group], candidates.take(group), schedule, burn_in, length,
-                                 blocks, walk, cores)
+        return _stochastic_walks(kernel, [rows[r] for r in group], candidates.take(group), schedule,
+                                 int(burn_in[group[0]]), length, blocks, walk, cores)
 
     drift, bound, rare = np.zeros((blocks, runs)), np.zeros((blocks, runs)), np.zeros((blocks, runs))
     with concurrent.futures.ThreadPoolExecutor(numba.get_num_threads(), thread_name_prefix="limits") as pool:
@@ -349,8 +355,16 @@ def stochastic_limits(spec, rows, candidates, schedule="constant", steps=1 << 24
     bound = bound.max(axis=0) / length
     low, high = mean - half - bound, mean + half + bound
     return [drift_limit(mean[r], low[r], high[r], {"kind": "drift-interval", "blocks": blocks, "steps": length * blocks,
-                                                   "burn_in": burn_in, "rounding": float(bound[r])},
+                                                   "burn_in": int(burn_in[r]), "rounding": float(bound[r])},
                         schedule == "sqrt", round(rare[:, r].sum())) for r in range(runs)]
+
+
+def rare_burn_in(settle, p, steps):
+    """The burn-in of a drift measurement at rare-gradient probability ``p`` (an array): ``settle`` steps, and long
+    enough to hold ``MIN_RARE`` rare gradients on average, at most the ``steps`` measured. A state that keeps a
+    running maximum (AMSGrad's v̂) is far from its stationary law until it has seen a few rare gradients: measured
+    from before the first, its drift holds a transient up-push that the interval mistakes for a drift."""
+    return np.maximum(settle, np.minimum(MIN_RARE / np.asarray(p, np.float64), steps))
 
 
 def _stochastic_walks(kernel, rows, candidates, schedule, burn_in, length, blocks, walk, cores):
@@ -424,11 +438,12 @@ def regression_estimate(drift, share, p):
 SEARCH_DRIFT_STEPS = 1 << 18  # stochastic: the steps of a search's drift estimate (a replay takes the default 2^24)
 
 
-def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None):
+def evaluate(spec, hyper, candidates, steps=math.inf, schedule="constant", progress=None,
+             drift_steps=SEARCH_DRIFT_STEPS):
     """The T = ∞ counterpart of ``fused.evaluate`` for the break search: a ``runs.outcome.LimitOutcome`` of
-    ``candidates`` (``online_limits`` or, with ``SEARCH_DRIFT_STEPS``, ``stochastic_limits``). ``steps`` and
-    ``progress`` are taken for the engines' common signature; there is no T."""
+    ``candidates`` (``online_limits``, or ``stochastic_limits`` over ``drift_steps``). ``steps`` and ``progress``
+    are taken for the engines' common signature; there is no T."""
     row = fused.hyperparameters(spec, hyper)
     if candidates.family.random:
-        return LimitOutcome(stochastic_limits(spec, row, candidates, schedule, steps=SEARCH_DRIFT_STEPS))
+        return LimitOutcome(stochastic_limits(spec, row, candidates, schedule, steps=drift_steps))
     return LimitOutcome(online_limits(spec, row, candidates, schedule))

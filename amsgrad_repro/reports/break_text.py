@@ -57,12 +57,19 @@ def read_betas(name, betas):
 THEOREM_OPTIMIZERS = ("adam", "adam-paper", "rmsprop")
 
 
-def theorems(opt):
-    """One sentence per optimizer of ``THEOREM_OPTIMIZERS``: its betas, whether β1 < √β2 holds, and whether the
-    searches found what the theorems say exists."""
+def theorems(opt, beyond):
+    """One sentence per optimizer of ``THEOREM_OPTIMIZERS`` that was searched: its betas, whether β1 < √β2 holds, and whether the
+    searches found what the theorems say exists; ``beyond`` says where a counterexample they missed may lie.
+
+    Args:
+        opt: {name: {family: a search's fields with ``betas`` and ``breaks``}}.
+        beyond: why a search may miss one (``it lies outside the searched range ...``).
+    """
     lines = []
     for name in THEOREM_OPTIMIZERS:
-        by_family = opt[name]
+        by_family = opt.get(name)
+        if by_family is None:
+            continue
         beta1, beta2 = next(iter(by_family.values())).betas
         beta1 = beta1 if "beta1" in registry.get(name).uses else 0.0
         holds = beta1 < math.sqrt(beta2)
@@ -74,8 +81,8 @@ def theorems(opt):
         elif not missed:
             said = "the search finds a counterexample in both families, as the theorems say exists"
         else:
-            said = (f"the search finds none in the {join(missed)} family, where the theorems say one exists: it "
-                    "lies outside the searched range (P ≤ T/100, C/(P − 1) ≤ 100) or needs more than T steps")
+            said = (f"the search finds none in the {join(missed)} family, where the theorems say one exists: "
+                    f"{beyond}")
         lines.append(f"- `{name}` ({condition}): {said}.")
     return "\n".join(lines)
 
@@ -86,8 +93,7 @@ def table(searches):
     Returns ``rows`` (the Markdown table: optimizer, the betas it ran with, one column per family), ``both``,
     ``some`` and ``none`` (the optimizers broken in both families, in one, in neither, as sentences), their counts
     ``n_both``, ``n_some``, ``n_none``, ``n`` (optimizers), ``candidates`` (the range of candidates per search),
-    ``edge`` (how many counterexamples per family sit at the rare edge, as a sentence), ``theorems`` (``theorems``),
-    ``commands`` (the searches' command lines, one per line) and ``opt[name][family]``,
+    ``edge`` (how many counterexamples per family sit at the rare edge, as a sentence), ``commands`` (the searches' command lines, one per line) and ``opt[name][family]``,
     each search itself.
     """
     families = list(dict.fromkeys(family for _, family in searches))
@@ -117,6 +123,6 @@ def table(searches):
 
     return dict(rows="\n".join(rows), both=names(both), some=names(some, True), none=names(none),
                 n_both=len(both), n_some=len(some), n_none=len(none), n=len(opt),
-                candidates=f"{min(counts):,} to {max(counts):,}", theorems=theorems(opt),
+                candidates=f"{min(counts):,} to {max(counts):,}",
                 commands="\n".join(found.command for found in searches.values()), edge=edge,
                 opt=opt)

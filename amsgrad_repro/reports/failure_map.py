@@ -11,7 +11,7 @@ from .pyplot import plt
 
 
 def failure_map(path, family, rarity, mean, tail_x, worst, worst_text, margin, title,
-                colour_label="tail x (mean $x_t$ over the last 10 %); $x^* = -1$, breaks at $\\geq 0$"):
+                colour_label="tail x (mean $x_t$ over the last 10 %); $x^* = -1$, breaks at $\\geq 0$", undecided=None):
     """Draws every candidate as a dot coloured by its tail x, the worst as a star, and the margin as a line.
 
     Args:
@@ -25,14 +25,21 @@ def failure_map(path, family, rarity, mean, tail_x, worst, worst_text, margin, t
         margin: δ, the least μ/s searched.
         title: the figure's title.
         colour_label: what ``tail_x`` holds, for the colour bar.
+        undecided: a mask of the candidates without a verdict (T = ∞), drawn grey whatever ``tail_x`` holds.
     """
     fig, ax = plt.subplots(figsize=(7.5, 5.5), layout="constrained")
     across = np.asarray(family.axis(rarity), np.float64)
-    order = np.argsort(tail_x, kind="stable")  # the worst drawn last, on top
+    undecided = np.zeros(len(tail_x), bool) if undecided is None else np.asarray(undecided, bool)
+    if undecided.any():
+        ax.scatter(across[undecided], mean[undecided], color="0.65", s=9, linewidths=0,
+                   label=f"undecided ({int(undecided.sum()):,})")
+    decided = np.flatnonzero(~undecided)
+    order = decided[np.argsort(tail_x[decided], kind="stable")]  # the worst drawn last, on top
     dots = ax.scatter(across[order], mean[order], c=tail_x[order], cmap="coolwarm", vmin=-1.0, vmax=1.0, s=9,
                       linewidths=0)
+    value = "undecided" if undecided[worst] else f"tail x = {tail_x[worst]:+.3f}"
     ax.scatter([across[worst]], [mean[worst]], marker="*", s=260, facecolor="none", edgecolor="black", lw=1.4,
-               label=f"worst: {worst_text}, tail x = {tail_x[worst]:+.3f}")
+               label=f"worst: {worst_text}, {value}")
     ax.axhline(margin, color="0.4", lw=0.8, ls="--", label=rf"margin $\delta$ = {margin:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
