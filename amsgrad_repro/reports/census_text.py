@@ -49,11 +49,12 @@ def _plan(plan, written):
         return f"{classes} classes, {len(written)} rows."
     return (f"{classes} classes, {len(written)} rows. Each row is `break --steps inf` at lr {plan['lr']:g} and the "
             f"class's own defaults, with P (or 1/p) from 2 to {plan['max_period']} and mean coefficient ≥ "
-            f"{plan['margin']:g}·s, each in a child process limited to {plan['seconds']:g} s and "
-            f"{plan['memory_gb']:g} GB. What this plan can miss: a class that fails only at a rarer big gradient "
-            f"(P > {plan['max_period']}: the smallest breaking period grows like 1/(1 − β2), so a β2 of 0.9999 or "
-            "more may need P in the thousands), a refinement that misses a narrow failing region, and on the batched "
-            "torch engine a slow x that has not settled (undecided).")
+            f"{plan['margin']:g}·s, a coarse {plan['grid']} grid and {plan['rounds']} round(s) of refinement, the "
+            f"stochastic drift over {plan['drift_steps']:,} steps, each in a child process limited to "
+            f"{plan['seconds']:g} s and {plan['memory_gb']:g} GB. What this plan can miss: a class that fails only at "
+            f"a rarer big gradient (P > {plan['max_period']}: the smallest breaking period grows like 1/(1 − β2), so a "
+            "β2 of 0.9999 or more may need P in the thousands), a narrow failing region between the grid's points "
+            "that the refinement does not reach, and a drift too small for its interval (undecided).")
 
 
 def _counts(written):
