@@ -57,6 +57,43 @@ def read_betas(name, betas):
 THEOREM_OPTIMIZERS = ("adam", "adam-paper", "rmsprop")
 
 
+def grouped(searches):
+    """{name: {family: search}} of the searches keyed (name, family), in their order."""
+    opt = {}
+    for (name, family), found in searches.items():
+        opt.setdefault(name, {})[family] = found
+    return opt
+
+
+def registry_rows(opt, families, column, cell):
+    """The Markdown table of ``grouped`` searches: optimizer, betas, then ``cell(search)`` under "<family> <column>"
+    for each family."""
+    rows = ["| optimizer | betas | " + " | ".join(f"{family} {column}" for family in families) + " |",
+            "|" + "---|" * (2 + len(families))]
+    for name, by_family in opt.items():
+        rows.append(f"| `{name}` | {read_betas(name, next(iter(by_family.values())).betas)} | "
+                    + " | ".join(cell(by_family[family]) for family in families) + " |")
+    return rows
+
+
+def broken_groups(opt, families):
+    """The optimizers of ``grouped`` searches broken in every family (``both``), in some (``some``, each with its
+    families) and in none (``none``), as Markdown lists of names, with their counts ``n_both``, ``n_some``,
+    ``n_none`` and ``n``."""
+    broken = {name: [f for f in families if by_family[f].breaks] for name, by_family in opt.items()}
+    both = [name for name, fams in broken.items() if len(fams) == len(families)]
+    some = [name for name, fams in broken.items() if 0 < len(fams) < len(families)]
+    none = [name for name, fams in broken.items() if not fams]
+
+    def names(group, families_too=False):
+        if not group:
+            return "none"
+        return join(f"`{name}`" + (f" ({join(broken[name])} only)" if families_too else "") for name in group)
+
+    return dict(both=names(both), some=names(some, True), none=names(none), n_both=len(both), n_some=len(some),
+                n_none=len(none), n=len(opt))
+
+
 def theorems(opt, beyond):
     """One sentence per optimizer of ``THEOREM_OPTIMIZERS`` that was searched: its betas, whether β1 < √β2 holds, and whether the
     searches found what the theorems say exists; ``beyond`` says where a counterexample they missed may lie.
@@ -97,18 +134,8 @@ def table(searches):
     each search itself.
     """
     families = list(dict.fromkeys(family for _, family in searches))
-    opt = {}
-    for (name, family), found in searches.items():
-        opt.setdefault(name, {})[family] = found
-    header = "| optimizer | betas | " + " | ".join(f"{family} family" for family in families) + " |"
-    rows = [header, "|" + "---|" * (2 + len(families))]
-    for name, by_family in opt.items():
-        rows.append(f"| `{name}` | {read_betas(name, next(iter(by_family.values())).betas)} | "
-                    + " | ".join(by_family[family].outcome for family in families) + " |")
-    broken = {name: [f for f in families if by_family[f].breaks] for name, by_family in opt.items()}
-    both = [name for name, fams in broken.items() if len(fams) == len(families)]
-    some = [name for name, fams in broken.items() if 0 < len(fams) < len(families)]
-    none = [name for name, fams in broken.items() if not fams]
+    opt = grouped(searches)
+    rows = registry_rows(opt, families, "family", lambda found: found.outcome)
     counts = [found.candidates for found in searches.values()]
     broken_at_edge = {family: sum(1 for (_, f), found in searches.items() if f == family and found.breaks
                                   and found.at_edge) for family in families}
@@ -116,13 +143,7 @@ def table(searches):
                     for family in families}
     edge = join(f"{broken_at_edge[f]} of the {broken_total[f]} {f} counterexamples" for f in families)
 
-    def names(group, families_too=False):
-        if not group:
-            return "none"
-        return join(f"`{name}`" + (f" ({join(broken[name])} only)" if families_too else "") for name in group)
-
-    return dict(rows="\n".join(rows), both=names(both), some=names(some, True), none=names(none),
-                n_both=len(both), n_some=len(some), n_none=len(none), n=len(opt),
+    return dict(rows="\n".join(rows), **broken_groups(opt, families),
                 candidates=f"{min(counts):,} to {max(counts):,}",
                 commands="\n".join(found.command for found in searches.values()), edge=edge,
                 opt=opt)

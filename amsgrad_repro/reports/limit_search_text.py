@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 from .. import families
 from ..runs.verdict import LIMIT_SEVERITY
-from .break_text import read_betas, theorems
+from .break_text import broken_groups, grouped, registry_rows, theorems
 from .template import MINUS, join, number
 
 
@@ -111,14 +111,6 @@ def _cell(found):
             f"step at {slow.at}); {undecided}")
 
 
-def _grouped(searches):
-    """{name: {family: search}} of the searches keyed (name, family), in their order."""
-    opt = {}
-    for (name, family), found in searches.items():
-        opt.setdefault(name, {})[family] = found
-    return opt
-
-
 def table(searches):
     """``searches``: {("inf" or "finite", optimizer, family): that search's namespace}: the T = ∞ searches of
     every optimizer (``search``) and the finite-T ones of a few (``break_text.search``).
@@ -132,16 +124,8 @@ def table(searches):
     limits = {(name, family): found for (kind, name, family), found in searches.items() if kind == "inf"}
     finite = {(name, family): found for (kind, name, family), found in searches.items() if kind == "finite"}
     families_ = list(dict.fromkeys(family for _, family in limits))
-    opt = _grouped(limits)
-    rows = ["| optimizer | betas | " + " | ".join(f"{family} family at T = ∞" for family in families_) + " |",
-            "|" + "---|" * (2 + len(families_))]
-    for name, by_family in opt.items():
-        rows.append(f"| `{name}` | {read_betas(name, next(iter(by_family.values())).betas)} | "
-                    + " | ".join(by_family[family].outcome_text for family in families_) + " |")
-    broken = {name: [f for f in families_ if by_family[f].breaks] for name, by_family in opt.items()}
-    both = [name for name, fams in broken.items() if len(fams) == len(families_)]
-    some = [name for name, fams in broken.items() if 0 < len(fams) < len(families_)]
-    none = [name for name, fams in broken.items() if not fams]
+    opt = grouped(limits)
+    rows = registry_rows(opt, families_, "family at T = ∞", lambda found: found.outcome_text)
     open_ = [f"`{name}` ({join(f for f in families_ if by_family[f].slowest is None and not by_family[f].breaks)})"
              for name, by_family in opt.items()
              if any(found.slowest is None and not found.breaks for found in by_family.values())]
@@ -156,13 +140,7 @@ def table(searches):
             contrast.append(f"- `{name}`, {family}: at T = {snapshot.steps:,} {snapshot.outcome}; at T = ∞ it "
                             f"{later}.")
 
-    def names(group, families_too=False):
-        if not group:
-            return "none"
-        return join(f"`{name}`" + (f" ({join(broken[name])} only)" if families_too else "") for name in group)
-
-    return dict(rows="\n".join(rows), both=names(both), some=names(some, True), none=names(none),
-                n_both=len(both), n_some=len(some), n_none=len(none), n=len(opt),
+    return dict(rows="\n".join(rows), **broken_groups(opt, families_),
                 undecided=join(open_) or "none", replays=join(replays) or "none",
                 contrast="\n".join(contrast) or "- none",
                 theorems=theorems(opt, "it lies outside the searched range (P or 1/p ≤ 10^6, C/(P − 1) ≤ 100) or "
