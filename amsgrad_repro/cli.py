@@ -81,7 +81,8 @@ COMMANDS = {
         "--betas defaults to the class's own. Optimizers listed below as torchbearer run on the batched torch "
         "engine, once a short check shows the class is coordinate-wise. Writes break.csv, summary.json (with the "
         "replay command of the worst candidate), failure_map.png and the worst candidate re-run by the problem "
-        "command into a fresh break-<optimizer>-<family>[-inf]-<time> directory under --logdir.", optimizers_epilog=True),
+        "command into a fresh break-<optimizer>-<family>[-inf]-<time> directory under --logdir.",
+        optimizers_epilog=True),
     **{name: Command(cs.CifarnetSettings if name == "cifarnet" else cs.RealDataSettings, "realdata",
                      f"Figure 2: {text}",
                      f"Section 5, Figure 2: {text}. Trains every optimizer at every (lr, beta2) of the grid; writes "
@@ -141,7 +142,8 @@ def add_settings(parser, cls):
             type=_type(f.metadata["parse"]),
             default=default,
             metavar=f.name.upper(),
-            help=f"{f.metadata['help']} (default: {f.metadata['none'] if default is None else 'none' if shown == '' else shown})",
+            help=f"{f.metadata['help']} (default: "
+                 f"{f.metadata['none'] if default is None else 'none' if shown == '' else shown})",
         )
 
 

@@ -23,8 +23,9 @@ BLOCK = 4096  # steps of coefficients fetched at a time by the torchbearer path 
 class LinearProblem(nn.Module):
     """Base of the paper's counterexamples: f_t(x) = a_t·x on F = [lo, hi], x_1 = 0.
 
-    ``forward(_, state)`` (the batch input is empty) evaluates f_t at the current parameter, with t = ``state[torchbearer.BATCH] + 1`` (the paper
-    counts from 1, torchbearer from 0). It records ``a_t`` and the evaluated point ``x_t`` for the metrics.
+    ``forward(_, state)`` (the batch input is empty) evaluates f_t at the current parameter, with t =
+    ``state[torchbearer.BATCH] + 1`` (the paper counts from 1, torchbearer from 0). It records ``a_t`` and the evaluated
+    point ``x_t`` for the metrics.
 
     Subclasses define ``coefficients(t0, n)`` and ``mean_coefficient`` (the per-step average of a_t).
     """

@@ -273,7 +273,8 @@ def test_the_confirmation_line_tells_slow_from_stuck():
         "at T = 10,000 the worst candidate's tail x is -0.50 (at T = 1,000: +0.96): in the right half, so the "
         "optimizer is slow on this candidate rather than stuck")
     worst["confirm"] = {"steps": 10_000, "tail_x": 0.95, "breaks": True, "stuck": True}
-    assert break_lines.confirmation(worst, 10, 10).endswith("+0.95 (at T = 1,000: +0.96): still stuck at the worst point")
+    assert break_lines.confirmation(worst, 10, 10).endswith(
+        "+0.95 (at T = 1,000: +0.96): still stuck at the worst point")
     worst["confirm"] = None
     assert break_lines.confirmation(worst, 0, 0) == "not confirmed at a longer T (--confirm 0)"
     assert break_lines.confirmation(worst, 10, "auto") == "not confirmed at a longer T: stopped by a signal"

@@ -61,7 +61,8 @@ def test_a_rerun_never_writes_into_an_earlier_run(run_cli, tmp_path, monkeypatch
 
 
 def test_multi_seed_stochastic_runs_one_tensorboard_run_per_seed_and_a_band(run_cli, tmp_path):
-    assert run_cli("stochastic", "--steps", "1000", "--seeds", "3", "--optimizers", "adam", "--log-every", "100")[0] == 0
+    code = run_cli("stochastic", "--steps", "1000", "--seeds", "3", "--optimizers", "adam", "--log-every", "100")[0]
+    assert code == 0
     run_dir = only_run_dir(tmp_path / "logs")
     assert sorted(d for d in os.listdir(run_dir) if d.startswith("Stochastic")) == [
         "Stochastic_adam_mean", "Stochastic_adam_p10", "Stochastic_adam_p90",

@@ -40,7 +40,8 @@ def summary(run_dir):
     setting itself."""
     def strip(value):
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("seconds", "steps_per_s", "driver_load", "ray", "logdir")}
+            dropped = ("seconds", "steps_per_s", "driver_load", "ray", "logdir")
+            return {k: strip(v) for k, v in value.items() if k not in dropped}
         return [strip(v) for v in value] if isinstance(value, list) else value
 
     with open(os.path.join(run_dir, "summary.json")) as f:

@@ -2,8 +2,9 @@
 with its certificate, without running T steps.
 
 The verdicts come from the fused kernels, or for an optimizer without one for its options from its real class on the
-batched torch engine (``engines.batched_limits``: a weaker certificate, ``periodic-K``, on the online family). Output, in a fresh ``<logdir>/<problem>-inf-<stamp>/``: ``summary.json`` (settings, the problem, and
-per optimizer its ``limit``); stdout: one line per optimizer.
+batched torch engine (``engines.batched_limits``: a weaker certificate, ``periodic-K``, on the online family). Output,
+in a fresh ``<logdir>/<problem>-inf-<stamp>/``: ``summary.json`` (settings, the problem, and per optimizer its
+``limit``); stdout: one line per optimizer.
 """
 
 from ..errors import UsageError

@@ -2,8 +2,9 @@
 
 Every candidate gets its T = ∞ verdict with a certificate instead of a tail x at a finite T, so a slow, convergent
 optimizer is told from a stuck one: from the fused kernels (``engines.limits``), or for a class without one from
-the class itself on the batched torch engine (``engines.batched_limits``, after the coordinate-wise check). The search space no longer depends on T: P (or 1/p) runs from 2 to
-``--max-period``, and the refinement rounds keep to a grid of periods, so that candidates with one P share one batch.
+the class itself on the batched torch engine (``engines.batched_limits``, after the coordinate-wise check). The search
+space no longer depends on T: P (or 1/p) runs from 2 to ``--max-period``, and the refinement rounds keep to a grid of
+periods, so that candidates with one P share one batch.
 Candidates are ranked by the outcome (stuck, breaks, misses, undecided, converges), then by the push per step.
 
 Outputs, in a fresh ``<logdir>/break-<optimizer>-<family>-inf-<stamp>/``: ``break.csv`` (``limit_table``),

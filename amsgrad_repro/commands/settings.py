@@ -18,7 +18,8 @@ from ..runs.trajectory import auto_every
 from .grids import GRID_SYNTAX, Grid, beta_grid, lr_grid  # noqa: F401 (GRID_SYNTAX: for the CLI)
 from .parsers import (
     beta, beta_list, beta_pair, choice, confirm_factor, kernel_optimizer, non_negative_int, opt_args, optimizer_list,
-    at_least_two, grid_size, optimizer_name, positive_float, positive_float_list, positive_int, probability, ray_address,
+    at_least_two, grid_size, optimizer_name, positive_float, positive_float_list, positive_int, probability,
+    ray_address,
     steps_or_inf, yes_no, distinct, name_list,
 )
 from .search import Budget
@@ -57,7 +58,8 @@ def optimizers(default, help="comma list of registry names or module:Class"):
 class Common:
     """What every command that writes a run directory has."""
 
-    seed: int = setting(0, non_negative_int, "seed of every random generator the command uses (the first, with --seeds)")
+    seed: int = setting(0, non_negative_int,
+                        "seed of every random generator the command uses (the first, with --seeds)")
     logdir: str = setting("logs", str, "directory in which each invocation makes a fresh run directory",
                           flags=("--logdir", "--out"))
     ray: str = setting(None, ray_address, "run the work as Ray tasks: local (an embedded instance), auto (the "
@@ -155,9 +157,9 @@ class BreakSettings(Common):
     drift_steps: int = setting(1 << 18, positive_int, "at --steps inf, stochastic family: the steps of each "
                                "candidate's drift measurement (fewer: a wider interval, more undecided)")
     confirm: object = setting("auto", confirm_factor,
-                              "with --steps T: re-run the worst candidate for CONFIRM x T steps on the search's engine, to tell slow "
-                              "(it comes back) from stuck (it stays); auto: 10 on the fused engine, off on the batched "
-                              "torch engine (10 T torch steps take many minutes); 0: off")
+                              "with --steps T: re-run the worst candidate for CONFIRM x T steps on the search's "
+                              "engine, to tell slow (it comes back) from stuck (it stays); auto: 10 on the fused "
+                              "engine, off on the batched torch engine (10 T torch steps take many minutes); 0: off")
 
     def hyper(self):
         return Hyper(lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], extra=self.opt_args)

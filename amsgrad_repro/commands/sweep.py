@@ -54,8 +54,8 @@ def check(settings):
 
 def run_tile(settings, spec, lr, start, stop):
     """Runs ``start`` .. ``stop − 1`` of the grid at one lr as one ``fused.Batch``: (final x, tail x, R_T/T) of
-    each, and the seconds that stepping took (kernel loading excluded). The whole grid is one tile in this process; on Ray
-    each tile is a task, and every run's numbers are the same in any tiling (runs share nothing in a batch).
+    each, and the seconds that stepping took (kernel loading excluded). The whole grid is one tile in this process; on
+    Ray each tile is a task, and every run's numbers are the same in any tiling (runs share nothing in a batch).
 
     Run r = ((i·|β2|) + j)·K + k is cell (β1_i, β2_j) on seed k, a fresh problem. In the batch the runs are ordered
     by β2, so that the SIMD blocks of runs sharing β2 stop reading bias-correction tables as soon as their 1 − β2^t

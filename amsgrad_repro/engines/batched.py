@@ -71,7 +71,8 @@ class _Runs:
         for mine, theirs in zip(part.optimizer.param_groups, self.optimizer.param_groups):
             mine.update({key: copy.deepcopy(value) for key, value in theirs.items() if key != "params"})
         part.optimizer.state[part.x] = {
-            key: value[index].clone() if torch.is_tensor(value) and value.shape == self.x.shape else copy.deepcopy(value)
+            key: (value[index].clone() if torch.is_tensor(value) and value.shape == self.x.shape
+                  else copy.deepcopy(value))
             for key, value in self.optimizer.state.get(self.x, {}).items()}
         return part
 

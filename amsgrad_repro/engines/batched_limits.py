@@ -265,8 +265,9 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
     ``engines.limits.stochastic_limits`` measures it, for a class whose update does not read x (``reads_x``).
 
     After the burn-in (``burn_in``, SETTLE/(1 − β) for the largest β, and ``engines.limits.rare_burn_in`` for the
-    rarest candidate), the run goes on on the whole line (no clamp), x set back to 0 every ``batched.BLOCK`` steps (the update does not read x; this keeps its float32
-    rounding small), for ``steps`` steps in ``blocks`` blocks. The blocks' drifts, regressed on their shares of rare
+    rarest candidate), the run goes on on the whole line (no clamp), x set back to 0 every ``batched.BLOCK`` steps (the
+    update does not read x; this keeps its float32 rounding small), for ``steps`` steps in ``blocks`` blocks. The
+    blocks' drifts, regressed on their shares of rare
     steps, give the drift and its ``CONFIDENCE`` interval, widened by the float32 rounding of the walk.
 
     Args:

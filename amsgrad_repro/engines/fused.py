@@ -184,7 +184,8 @@ class Batch:
             if self.own:
                 self.own(self.t + 1, m, self.own_values, self.step_limit, own)
             bias = kernels.Corrections(*self.keys, *tables, own, *self.settled)
-            arguments = (self.hyper, self.state, self.problems, np.ascontiguousarray(uniforms[:, start - 1:start - 1 + m]),
+            window = np.ascontiguousarray(uniforms[:, start - 1:start - 1 + m])
+            arguments = (self.hyper, self.state, self.problems, window,
                          self.stochastic, self.runs, bias, self.t + 1, self.sqrt, *self.domain, every, log_x, log_r,
                          first)
             tail = (self.block,) if self.lanes else ()

@@ -103,7 +103,8 @@ def run(problem, spec, hyper, settings, run_dir, run_label, seed, progress=True)
     insist_on_the_closure(optimizer, spec.name)
     trajectory = Trajectory(spec.name, seed, tb_dir=tb_dir(run_dir, problem, run_label))
     board = IndexedTensorBoard(run_dir, run_label, settings.every, paper_index,
-                               lambda state: [(tag, state[torchbearer.METRICS][key]) for key, tag in PROBLEM_TAGS.items()])
+                               lambda state: [(tag, state[torchbearer.METRICS][key])
+                                              for key, tag in PROBLEM_TAGS.items()])
     callbacks = [StopOnNaN(trajectory), project_onto_domain, board, Record(trajectory, settings.every)]
     if settings.schedule == "sqrt":
         callbacks.append(LambdaLR(sqrt_decay, step_on_batch=True))

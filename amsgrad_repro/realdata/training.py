@@ -1,7 +1,7 @@
 """One grid point of a real-data experiment: one torchbearer ``Trial`` of one optimizer at one (α, β2).
 
-Each run writes one TensorBoard folder ``<Model>_<optimizer>_lr<α>[_beta2-<β2>]/`` with the tags in ``TRAINING_TAGS`` on one
-x-axis, the iteration t counted across epochs, and keeps every minibatch's loss in a ``RunResult``. After each epoch
+Each run writes one TensorBoard folder ``<Model>_<optimizer>_lr<α>[_beta2-<β2>]/`` with the tags in ``TRAINING_TAGS`` on
+one x-axis, the iteration t counted across epochs, and keeps every minibatch's loss in a ``RunResult``. After each epoch
 the network is evaluated on the held-out part of the data set (test loss and accuracy).
 
 Determinism: a run's initial weights, data order and dropout masks depend only on the settings' ``seed``. Every
@@ -149,7 +149,8 @@ def train(experiment, settings, split, spec, lr, beta2, run_dir, device="cpu", s
         stream: Where each epoch's metrics are printed; None for silence.
 
     Raises:
-        runs.interrupt.RunInterrupted: on Ctrl-C or SIGTERM, after the TensorBoard writer was closed; carries the finished epochs.
+        runs.interrupt.RunInterrupted: on Ctrl-C or SIGTERM, after the TensorBoard writer was closed; carries the
+        finished epochs.
     """
     import torch
     from torch import nn

@@ -95,8 +95,8 @@ def broken_groups(opt, families):
 
 
 def theorems(opt, beyond):
-    """One sentence per optimizer of ``THEOREM_OPTIMIZERS`` that was searched: its betas, whether β1 < √β2 holds, and whether the
-    searches found what the theorems say exists; ``beyond`` says where a counterexample they missed may lie.
+    """One sentence per optimizer of ``THEOREM_OPTIMIZERS`` that was searched: its betas, whether β1 < √β2 holds, and
+    whether the searches found what the theorems say exists; ``beyond`` says where a counterexample they missed may lie.
 
     Args:
         opt: {name: {family: a search's fields with ``betas`` and ``breaks``}}.
@@ -130,8 +130,8 @@ def table(searches):
     Returns ``rows`` (the Markdown table: optimizer, the betas it ran with, one column per family), ``both``,
     ``some`` and ``none`` (the optimizers broken in both families, in one, in neither, as sentences), their counts
     ``n_both``, ``n_some``, ``n_none``, ``n`` (optimizers), ``candidates`` (the range of candidates per search),
-    ``edge`` (how many counterexamples per family sit at the rare edge, as a sentence), ``commands`` (the searches' command lines, one per line) and ``opt[name][family]``,
-    each search itself.
+    ``edge`` (how many counterexamples per family sit at the rare edge, as a sentence), ``commands`` (the searches'
+    command lines, one per line) and ``opt[name][family]``, each search itself.
     """
     families = list(dict.fromkeys(family for _, family in searches))
     opt = grouped(searches)

@@ -50,7 +50,8 @@ def search(run):
     ``replayed`` (the replay's own verdict on the worst candidate, from the problem command's longer run, when it
     differs from the search's: ``undecided over 16,777,216 steps``; else None), ``status`` (the search in one word:
     the worst outcome when it is stuck, breaks or misses, ``unconfirmed`` when it breaks but its replay says
-    otherwise; else ``converges`` when some candidate converges, ``undecided`` when none does) and ``outcome_text``: the table's cell."""
+    otherwise; else ``converges`` when some candidate converges, ``undecided`` when none does) and ``outcome_text``: the
+    table's cell."""
     summary, rows = run.summary, run.tables.get("break", [])
     settings, worst = summary["settings"], summary["worst"]
     family = families.get(worst["family"])

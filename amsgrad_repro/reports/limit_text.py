@@ -35,7 +35,8 @@ def limit_line(label, limit):
         parts.append(f"drift {limit.push:+.3g} per step (99 % interval {interval[0]:+.3g} to {interval[1]:+.3g})")
     elif math.isfinite(limit.push):
         parts.append(f"push {limit.push:+.3g} per step")
-    return f"{label}: {limit_phrase(limit.outcome, limit.steps)}: {', '.join(parts)} [{certificate_text(limit.certificate)}]"
+    return (f"{label}: {limit_phrase(limit.outcome, limit.steps)}: {', '.join(parts)} "
+            f"[{certificate_text(limit.certificate)}]")
 
 
 def limit_record(limit):

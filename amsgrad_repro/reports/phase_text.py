@@ -117,8 +117,8 @@ def phase_diagram(run):
     """Statements of a one-lr β1 × β2 sweep (``results_text.load_run``), as the template's fields.
 
     ``rows``, ``cols``, ``steps``, ``lr``; ``common``: how many rows share the most frequent pattern
-    (``n_common``), which, and that pattern; ``exceptions`` (Markdown sub-bullets, consecutive rows with one pattern together) and
-    ``n_exceptions``; ``fail`` and ``converge``: sentences about the whole grid (``_fail_statement``,
+    (``n_common``), which, and that pattern; ``exceptions`` (Markdown sub-bullets, consecutive rows with one pattern
+    together) and ``n_exceptions``; ``fail`` and ``converge``: sentences about the whole grid (``_fail_statement``,
     ``_converge_statement``); ``threshold``: the common pattern's switch from < 0 to ≥ 0 as a β2 interval.
     """
     b1s, b2s, u, x = sweep_grid(run.tables["sweep"])
@@ -144,5 +144,6 @@ def phase_diagram(run):
         common=(f"{len(common_rows)} of the {len(b1s)} β1 rows ({beta1_ranges(b1s, common_rows)}) share one "
                 f"pattern: {describe_row(u, common)}"),
         exceptions="\n".join(exceptions) or "  - none: every row has the common pattern.",
-        n_common=len(common_rows), n_exceptions=len(b1s) - len(common_rows), threshold=threshold, fail=_fail_statement(b1s, b2s, u, x),
+        n_common=len(common_rows), n_exceptions=len(b1s) - len(common_rows), threshold=threshold,
+        fail=_fail_statement(b1s, b2s, u, x),
         converge=_converge_statement(b1s, b2s, u, x))
