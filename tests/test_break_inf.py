@@ -47,6 +47,9 @@ def test_amsgrad_has_no_counterexample_at_infinity(capsys, tmp_path):
     (["--max-period", "1"], "argument --max-period: expected an integer >= 2, got '1'"),
     (["--confirm", "10"], "argument --confirm: a T = ∞ verdict is not a snapshot"),
     (["--optimizer", "adashift"], "argument --optimizer: adashift is not coordinate-wise"),
+    # online: D-Adapt Adam's batch and its runs one by one agree bit for bit; the stochastic grid's check tells them
+    (["--optimizer", "pytorch_optimizer.optimizer.dadapt:DAdaptAdam", "--max-period", "100", "--grid", "12x12"],
+     "argument --optimizer: pytorch_optimizer.optimizer.dadapt:DAdaptAdam is not coordinate-wise"),
     (["--grid", "1x64"], "argument --grid: expected AxB with two integers >= 2, e.g. 40x64, got '1x64'"),
     (["--grid", "40,64"], "argument --grid: expected AxB"),
     (["--rounds", "-1"], "argument --rounds: expected an integer >= 0, got '-1'"),

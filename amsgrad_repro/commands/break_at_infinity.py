@@ -52,7 +52,7 @@ def main(command, settings):
     search = Search(space, settings.budget(), settings.seed)
     coarse = search.propose()
     if engine == "batched":
-        check_batchable(spec, settings, coarse)
+        check_batchable(spec, settings, space, coarse)
     evaluate = functools.partial(limits.evaluate if engine == "fused" else batched_limits.evaluate,
                                  drift_steps=settings.drift_steps)
     run_dir = make_run_dir(settings.logdir, f"break-{spec.name.replace(':', '.')}-{space.family.name}-inf")

@@ -7,7 +7,7 @@ from dataclasses import asdict, replace
 from ..errors import UsageError
 from .orchestration import choose_engines
 from .parsers import FLOAT32_MAX
-from .search import MIN_PERIODS, RATIO_MAX
+from .search import MIN_PERIODS, RATIO_MAX, Search, Space
 
 
 def check_settings(settings, space):
@@ -85,12 +85,22 @@ def engine_for(settings):
     return chosen.spec, "batched", batched.evaluate
 
 
-def check_batchable(spec, settings, candidates):
-    """The batched engine's coordinate-wise check, as a ``UsageError`` naming ``--optimizer``."""
+def check_batchable(spec, settings, space, candidates):
+    """The batched engine's coordinate-wise check, as a ``UsageError`` naming ``--optimizer``.
+
+    It runs on ``candidates`` (the searched family's coarse grid in ``space``) and on the coarse grid of every other
+    family at the same horizon, so that a class gets one answer whichever family is searched: a coupling can stay
+    hidden in one family's first steps (D-Adapt Adam's runs differ in the stochastic family's check only).
+    """
+    from .. import families
     from ..engines import batched
 
+    others = [Search(Space(family, space.steps, space.margin, space.scale, space.seed, space.rarity[1]),
+                     settings.budget(), settings.seed).propose()
+              for family in families.FAMILIES.values() if family is not space.family]
     try:
-        batched.check_coordinatewise(spec, settings.hyper(), candidates, settings.schedule)
+        for each in [candidates, *others]:
+            batched.check_coordinatewise(spec, settings.hyper(), each, settings.schedule)
     except batched.NotCoordinateWise as error:
         raise UsageError(f"argument --optimizer: {error}; run one by one, {len(candidates):,} candidates of "
                          f"{settings.steps:,} steps would take days") from None

@@ -48,7 +48,7 @@ def main(command, settings):
     search = Search(space, settings.budget(), settings.seed)
     coarse = search.propose()
     if engine == "batched":
-        check_batchable(spec, settings, coarse)
+        check_batchable(spec, settings, space, coarse)
     run_dir = make_run_dir(settings.logdir, f"break-{spec.name.replace(':', '.')}-{space.family.name}")
     print(f"run directory: {run_dir} (engine: {engine})")
     rounds = run_rounds(search, coarse, evaluate, spec, settings, connect(settings.ray))
