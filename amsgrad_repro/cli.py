@@ -78,7 +78,8 @@ COMMANDS = {
         "from +1 to x*), misses, or undecided with the reason; candidates are ranked by outcome, then by the push "
         "per step. With --steps T the search judges each candidate by its tail x (mean x_t over the last 10 %) "
         "after T steps instead, with P up to T/100. s is fixed (--scale): adaptive methods are nearly scale-free. "
-        "--betas defaults to the class's own. Optimizers listed below as torchbearer run on the batched torch "
+        "--betas defaults to the class's own. Optimizers listed below as torchbearer (and at T = infinity those "
+        "whose kernel reads t: radam, nadam, adamnc, adamx, adopt, adabound, amsbound) run on the batched torch "
         "engine, once a short check shows the class is coordinate-wise. Writes break.csv, summary.json (with the "
         "replay command of the worst candidate), failure_map.png and the worst candidate re-run by the problem "
         "command into a fresh break-<optimizer>-<family>[-inf]-<time> directory under --logdir.",

@@ -62,3 +62,16 @@ def test_a_class_without_a_kernel_is_judged_on_the_batched_torch_engine(capsys, 
     assert batched["limit"]["outcome"] == fused["limit"]["outcome"] == "stuck"
     assert abs(batched["limit"]["tail_x"] - fused["limit"]["tail_x"]) < 1e-4  # same class, same problem
     assert "torch.optim:Adam (lr=0.01, betas=0.9,0.999): stuck at the worst point for ever" in out
+
+
+def test_a_kernel_that_reads_t_hands_its_class_to_the_batched_torch_engine(capsys, tmp_path):
+    # the fused radam kernel reads t, so its update map never repeats there; the class's state settles on the batched
+    # engine, where RAdam at the paper's problem is stuck as Adam is (its rectifier is 1 once t is large)
+    status, out, err = run_main(capsys, "online", "--steps", "inf", "--optimizers", "adam,radam",
+                                "--logdir", str(tmp_path))
+    assert status == 0, err
+    adam, radam = summary_of(tmp_path)["runs"]
+    assert (adam["engine"], radam["engine"]) == ("fused", "batched") and "radam batched torch" in out
+    assert radam["limit"]["certificate"]["kind"] == "periodic-K"
+    assert radam["limit"]["outcome"] == adam["limit"]["outcome"] == "stuck"
+    assert abs(radam["limit"]["tail_x"] - adam["limit"]["tail_x"]) < 1e-3

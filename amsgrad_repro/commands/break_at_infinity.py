@@ -1,10 +1,10 @@
 """``python -m amsgrad_repro break --steps inf``: the break search judged at T = ∞ (``engines.limits``).
 
 Every candidate gets its T = ∞ verdict with a certificate instead of a tail x at a finite T, so a slow, convergent
-optimizer is told from a stuck one: from the fused kernels (``engines.limits``), or for a class without one from
-the class itself on the batched torch engine (``engines.batched_limits``, after the coordinate-wise check). The search
-space no longer depends on T: P (or 1/p) runs from 2 to ``--max-period``, and the refinement rounds keep to a grid of
-periods, so that candidates with one P share one batch.
+optimizer is told from a stuck one: from the fused kernels (``engines.limits``), or for a class without one (or whose
+kernel reads t) from the class itself on the batched torch engine (``engines.batched_limits``, after the coordinate-wise
+check). The search space no longer depends on T: P (or 1/p) runs from 2 to ``--max-period``, and the refinement rounds
+keep to a grid of periods, so that candidates with one P share one batch.
 Candidates are ranked by the outcome (stuck, breaks, misses, undecided, converges), then by the push per step.
 
 Outputs, in a fresh ``<logdir>/break-<optimizer>-<family>-inf-<stamp>/``: ``break.csv`` (``limit_table``),
@@ -46,6 +46,8 @@ def main(command, settings):
         raise UsageError("argument --confirm: a T = ∞ verdict is not a snapshot to confirm at a longer T; "
                          "leave --confirm out with --steps inf")
     spec, engine, _ = engine_for(settings)
+    if engine == "fused" and not limits.certifies(spec):
+        engine = "batched"
     largest = settings.max_period or MAX_PERIOD[engine]
     space = Space(settings.family, math.inf, settings.margin, settings.scale, settings.seed, largest)
     check_settings(settings, space)

@@ -64,6 +64,12 @@ class Limit:
     reason: str = ""  # why it is undecided
 
 
+def certifies(spec):
+    """Whether the fused engine can give ``spec``'s kernel a T = ∞ certificate: not when it reads t (its update map
+    never repeats); ``break`` and the problem commands then judge the real class on the batched torch engine."""
+    return "t" not in spec.kernel.also_reads
+
+
 def undecided(reason, push=math.nan):
     """A ``Limit`` without a certificate, and why."""
     return Limit("undecided", math.nan, math.nan, push, math.nan, {}, reason)
@@ -129,7 +135,7 @@ def online_limits(spec, rows, candidates, schedule="constant", max_steps=MAX_STE
     """
     rows = _rows(spec, rows, len(candidates))
     check_candidates(candidates, families.ONLINE)
-    if "t" in spec.kernel.also_reads:
+    if not certifies(spec):
         return [undecided(f"the {spec.kernel.name} kernel reads t: its update map never repeats")] * len(candidates)
     groups = _side_by_side(candidates, candidates.period)  # candidates that share P share period boundaries
     cores = 1 if len(groups) > 1 else None
