@@ -8,6 +8,7 @@ A problem is linear, f_t(x) = a_t·x, so its whole definition is the coefficient
 reads the same method in blocks. The problems are never coded twice.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -123,6 +124,13 @@ class Stochastic(LinearProblem):
             self._draws = np.concatenate([self._draws, *fresh])
         out, self._draws = self._draws[:n], self._draws[n:]
         return out
+
+    def fork(self):
+        """A copy of the stream at the same step that reads on by itself (its own generator, in the same state)."""
+        twin = copy.copy(self)
+        twin.generator = torch.Generator().set_state(self.generator.get_state())
+        twin._draws = self._draws.copy()
+        return twin
 
     def coefficients(self, t0, n):
         """The next n coefficients (see ``draws``)."""

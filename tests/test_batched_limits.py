@@ -115,3 +115,17 @@ def test_evaluate_gives_a_limit_outcome_ranked_by_severity():
                                                                                     [1.0, 10.0]))
     assert [limit.outcome for limit in outcome.limits] == ["converges", "breaks"]
     assert outcome.badness[1] > outcome.badness[0]
+
+
+def test_a_class_whose_update_still_reads_t_gets_no_certificate():
+    # ADOPT clips g/sqrt(v) at t^(1/4): at P = 2554, C = 2578.6 and beta2 = 0.999 the rare g/sqrt(v) is about 100, so
+    # the clip acts until t = 10^8, yet x, m and v at the period boundaries repeat bit for bit long before (m forgets
+    # the clipped step within a period): without the step-count check the batched engine certified "stuck for ever"
+    adopt = Hyper(lr=1e-3, beta1=0.9, beta2=0.999)
+    (limit,) = batched_limits.online_limits(registry.get("adopt"), adopt, online([2554], [2578.5891443979576], [1.0]),
+                                            max_steps=1 << 16)
+    assert limit.outcome == "undecided" and "still reads the step count at t = " in limit.reason
+    # Adam's only use of t is its bias corrections: settled, moving the counter on changes nothing
+    runs = batched._Runs(registry.get("adam"), PAPER, online([101, 7], [1010, 70], [1.0, 1.0]), "constant")
+    runs.advance(batched_limits.burn_in(runs.optimizer))
+    assert not batched_limits.reads_t(runs, 1000)

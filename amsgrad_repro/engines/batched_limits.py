@@ -8,9 +8,11 @@ certificate is weaker than the fused engine's (``engines.limits``), which knows 
   period boundaries (t ≡ 0 mod P_r) its full state, x and its element of every per-element optimizer state tensor,
   is compared bit for bit with the state at its previous boundary. State shared by all elements (torch's scalar
   ``step`` tensor) is not compared: the burn-in lasts until every β the param groups hold has β^t < 2^−54, so that
-  bias corrections 1 − β^t computed in float64 from that counter are 1.0 (``engines.limits.one_from``); a class
-  whose update still reads t after that (AdaBound, RAdam's rectifier when it has not settled) can fake a repeat
-  of K periods that later ends. Once the state has repeated over K ≥ 3 consecutive periods, the run is taken to
+  bias corrections 1 − β^t computed in float64 from that counter are 1.0 (``engines.limits.one_from``), and then
+  until the update no longer reads the step count at all (``settle_t``: two copies, one with its step counters
+  moved on by 2^20, step alike bit for bit; t doubles until they do). A class whose update reads t for ever
+  (ADOPT's clip at t^(1/4), AdaBound's bounds, AdamNC's β2 = 1 − 1/t) would fake a repeat at the boundaries, so
+  it is undecided, in both families. Once the state has repeated over K ≥ 3 consecutive periods, the run is taken to
   repeat for ever: the limit tail x is the mean of x_t over its last period, and R_T/T the period's mean of
   a_t·x_t − x*·a_t (x* = −1), in float64. Cycles longer than one period are not looked for (undecided).
   Whether the update reads x (weight decay, AdamW) is detected once, from the burned-in state (``reads_x``), and
@@ -58,6 +60,9 @@ MIN_PATIENCE = 4 * BLOCK  # ... and at least this many steps
 REPEATS = 3  # K: consecutive periods over which the state must repeat
 SPREAD = 0.5  # reads_x: the second starting point is this far from x, towards the middle of F
 SQRT_REASON = "the batched engine has no T = ∞ verdict under α/√t (not built)"
+STEP_SHIFT = 1 << 20  # reads_t: the step counters of the second copy are moved on by this many steps
+T_WINDOW = 1 << 14  # reads_t: the most steps compared
+PROBES = 8  # settle_t: the runs, spread over the tensor, that probe for the step count
 
 
 def _bits(tensor):
@@ -91,6 +96,55 @@ def reads_x(spec, hyper, runs):
         optimizer.step()
         moves.append(probe.detach() - x)
     return bool((moves[0] - moves[1]).abs().max() > 4 * np.spacing(1.0))
+
+
+def _shift_steps(optimizer, shift):
+    """Moves every step counter of ``optimizer`` on by ``shift``: a param group's or a state's ``step``, an int, a
+    float or a scalar tensor (a counter under another name is not found)."""
+    for holder in [*optimizer.param_groups, *optimizer.state.values()]:
+        value = holder.get("step")
+        if torch.is_tensor(value):
+            value.add_(shift)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            holder["step"] = value + shift
+
+
+@torch.no_grad()
+def reads_t(runs, steps):
+    """Whether the update of ``runs``' optimizer still depends on its step count t: two copies of the runs
+    (``_Runs.take``) stepped ``steps`` steps, one with its step counters moved on by ``STEP_SHIFT``, compared bit for
+    bit (x at every step, the per-element state at the end). Bias corrections that have settled (1 − β^t == 1.0)
+    do not count; a clip that grows with t (ADOPT), step bounds that close in like 1/t (AdaBound) or a β2 of
+    1 − 1/t (AdamNC) do. The runs themselves are not touched."""
+    rows = np.arange(len(runs.x))
+    same, moved = runs.take(rows), runs.take(rows)
+    if runs.stream is not None:  # the stochastic draws are read in order: each copy reads its own fork
+        same.stream, moved.stream = runs.stream.fork(), runs.stream.fork()
+    _shift_steps(moved.optimizer, STEP_SHIFT)
+    xs, ys = same.advance(steps)[1], moved.advance(steps)[1]
+    return not (np.array_equal(_bits(torch.from_numpy(xs)), _bits(torch.from_numpy(ys)))
+                and all(torch.equal(_bits(a), _bits(b)) for a, b in zip(same.elements(), moved.elements())))
+
+
+def settle_t(runs, steps, max_steps=MAX_STEPS):
+    """Advances ``runs`` until their update no longer reads the step count (``reads_t`` over ``steps`` steps, on
+    ``PROBES`` of them), doubling t; returns None once it does not, else why not (t would pass ``max_steps``).
+
+    A certificate taken while the update still reads t would hold for a map that keeps changing: the state at period
+    boundaries can repeat bit for bit (ADOPT's clip only acts right after a rare gradient, whose effect has decayed
+    by the next boundary) while x's path within the period does not."""
+    probe = runs.take(np.unique(np.linspace(0, len(runs.x) - 1, PROBES).round().astype(np.int64)))
+    if runs.stream is not None:
+        probe.stream = runs.stream.fork()
+    while reads_t(probe, steps):
+        if 2 * probe.t > max_steps:
+            return (f"its update still reads the step count at t = {probe.t:,} (moving its step counters on by "
+                    f"2^{STEP_SHIFT.bit_length() - 1} changes its steps), so no repeat there holds for ever")
+        for _, n in chunks(probe.t, BLOCK):
+            probe.advance(n)
+    for _, n in chunks(probe.t - runs.t, BLOCK):
+        runs.advance(n)
+    return None
 
 
 class _Boundaries:
@@ -176,6 +230,10 @@ def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_s
                 candidates)
         for _, n in chunks(max(start - 1, 0), BLOCK):
             runs.advance(n)
+        why = settle_t(runs, int(min(period.max(), T_WINDOW)), max_steps)
+        if why:
+            return [undecided(why)] * len(candidates)
+        start = runs.t
         x_free = not reads_x(spec, hyper, runs)
         deadline = np.minimum(max_steps, start + np.maximum(MIN_PATIENCE, patience * period))
         ids, watch, history = np.arange(len(candidates)), _Boundaries(runs, period, K), []
@@ -286,6 +344,10 @@ def stochastic_limits(spec, hyper, candidates, schedule="constant", steps=SEARCH
         start = math.ceil(rare_burn_in(settle, candidates.p, steps).max())  # one tensor: the longest
         for _, n in chunks(max(start - 1, 0), BLOCK):
             runs.advance(n)
+        why = settle_t(runs, min(length, T_WINDOW))
+        if why:
+            return [undecided(why)] * len(candidates)
+        start = runs.t
         if reads_x(spec, hyper, runs):
             return [undecided(f"{spec.name} reads x: x is not a walk of its own")] * len(candidates)
         runs.domain = None
