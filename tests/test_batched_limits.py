@@ -129,3 +129,14 @@ def test_a_class_whose_update_still_reads_t_gets_no_certificate():
     runs = batched._Runs(registry.get("adam"), PAPER, online([101, 7], [1010, 70], [1.0, 1.0]), "constant")
     runs.advance(batched_limits.burn_in(runs.optimizer))
     assert not batched_limits.reads_t(runs, 1000)
+
+
+@pytest.mark.parametrize("path", ["pytorch_optimizer.optimizer.aggmo:AggMo", "pytorch_optimizer.optimizer.spam:SPAM"])
+def test_the_step_count_probe_copes_with_state_that_is_not_one_element_per_run(path):
+    # AggMo keeps its buffers in a dict and SPAM keeps an int beside the parameters' state: neither can be indexed
+    # by run, so the probe copies every run (they once raised a size mismatch and an AttributeError)
+    candidates = online(np.arange(2, 22), np.full(20, 50.0), np.ones(20))
+    runs = batched._Runs(registry.get(path), Hyper(lr=1e-3), candidates, "constant")
+    runs.advance(64)
+    why = batched_limits.settle_t(runs, 64, max_steps=256)
+    assert why is None or "still reads the step count" in why

@@ -102,6 +102,8 @@ def _shift_steps(optimizer, shift):
     """Moves every step counter of ``optimizer`` on by ``shift``: a param group's or a state's ``step``, an int, a
     float or a scalar tensor (a counter under another name is not found)."""
     for holder in [*optimizer.param_groups, *optimizer.state.values()]:
+        if not isinstance(holder, dict):  # a class's own bookkeeping (SPAM keeps an int there)
+            continue
         value = holder.get("step")
         if torch.is_tensor(value):
             value.add_(shift)
@@ -133,7 +135,13 @@ def settle_t(runs, steps, max_steps=MAX_STEPS):
     A certificate taken while the update still reads t would hold for a map that keeps changing: the state at period
     boundaries can repeat bit for bit (ADOPT's clip only acts right after a rare gradient, whose effect has decayed
     by the next boundary) while x's path within the period does not."""
-    probe = runs.take(np.unique(np.linspace(0, len(runs.x) - 1, PROBES).round().astype(np.int64)))
+    rows = np.arange(len(runs.x))
+    if all(value.shape in (runs.x.shape, ()) if torch.is_tensor(value) else isinstance(value, (int, float, str))
+           or value is None for value in runs.optimizer.state.get(runs.x, {}).values()):
+        rows = np.unique(np.linspace(0, len(rows) - 1, PROBES).round().astype(np.int64))
+    # else: state that is not one element per run (AggMo's buffers in a dict, Shampoo's preconditioner objects)
+    # cannot be indexed by run, so the probe is every run
+    probe = runs.take(rows)
     if runs.stream is not None:
         probe.stream = runs.stream.fork()
     while reads_t(probe, steps):
