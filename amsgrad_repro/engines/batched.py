@@ -59,13 +59,15 @@ class _Runs:
     def take(self, rows):
         """A copy of runs ``rows`` at the same step: x, the per-element state (``elements``) indexed, every other
         state entry (a scalar ``step``) and the param groups' hyperparameters copied. A coordinate-wise class goes
-        on from there exactly as the same runs in the whole tensor would (``tests/test_batched_limits.py``); the
-        family's draws are indexed by t, so a stochastic copy reads the same ones."""
+        on from there exactly as the same runs in the whole tensor would (``tests/test_batched_limits.py``); a
+        stochastic copy reads a fork of the draws (``experiment.Stochastic.fork``), the same ones from the same step,
+        and leaves the original's stream where it was."""
         if self.scheduler is not None:
             raise ValueError("runs under a learning-rate scheduler are not taken apart")
         index = torch.as_tensor(np.asarray(rows, np.int64))
         part = _Runs(self.spec, self.hyper, self.candidates.take(rows), self.schedule)
-        part.stream, part.domain, part.t = self.stream, self.domain, self.t
+        part.stream = self.stream.fork() if self.stream is not None else None
+        part.domain, part.t = self.domain, self.t
         part.x.data.copy_(self.x.detach()[index])
         part.loss_sum = self.loss_sum[index].clone()
         for mine, theirs in zip(part.optimizer.param_groups, self.optimizer.param_groups):

@@ -120,8 +120,6 @@ def reads_t(runs, steps):
     1 − 1/t (AdamNC) do. The runs themselves are not touched."""
     rows = np.arange(len(runs.x))
     same, moved = runs.take(rows), runs.take(rows)
-    if runs.stream is not None:  # the stochastic draws are read in order: each copy reads its own fork
-        same.stream, moved.stream = runs.stream.fork(), runs.stream.fork()
     _shift_steps(moved.optimizer, STEP_SHIFT)
     xs, ys = same.advance(steps)[1], moved.advance(steps)[1]
     return not (np.array_equal(_bits(torch.from_numpy(xs)), _bits(torch.from_numpy(ys)))
@@ -142,8 +140,6 @@ def settle_t(runs, steps, max_steps=MAX_STEPS):
     # else: state that is not one element per run (AggMo's buffers in a dict, Shampoo's preconditioner objects)
     # cannot be indexed by run, so the probe is every run
     probe = runs.take(rows)
-    if runs.stream is not None:
-        probe.stream = runs.stream.fork()
     while reads_t(probe, steps):
         if 2 * probe.t > max_steps:
             return (f"its update still reads the step count at t = {probe.t:,} (moving its step counters on by "
