@@ -49,7 +49,8 @@ def test_the_verdicts_of_torch_adam_equal_the_fused_engines(name, hyper):
     assert found[0].tail_x > 0.99 and found[0].average_regret > 20 / 101
 
 
-@pytest.mark.parametrize("name", ["torch.optim:Adam", "torch.optim:Adagrad", "pytorch_optimizer:Yogi"])
+@pytest.mark.parametrize("name", ["torch.optim:Adam", "torch.optim:Adagrad", "pytorch_optimizer:Yogi",
+                                  "pytorch_optimizer.optimizer.aggmo:AggMo"])  # AggMo: buffers in a dict
 def test_runs_taken_apart_go_on_bit_for_bit_as_in_the_whole_tensor(name):
     candidates = online([7, 11, 40, 101, 13], [30.0, 30.0, 45.0, 101.0, 50.0], [1.0, 1.0, 1.0, 10.0, 3.0])
     whole = batched._Runs(registry.get(name), Hyper(lr=1e-2), candidates, "constant")
@@ -60,6 +61,24 @@ def test_runs_taken_apart_go_on_bit_for_bit_as_in_the_whole_tensor(name):
     assert part.t == whole.t and part.candidates.period.tolist() == [101, 11]
     np.testing.assert_array_equal(apart, together[:, [3, 1]])
     np.testing.assert_array_equal(part.loss_sum.numpy(), whole.loss_sum.numpy()[[3, 1]])
+    assert whole.divisible()
+
+
+def test_state_held_in_objects_of_its_own_is_not_divisible():
+    runs = batched._Runs(registry.get("pytorch_optimizer.optimizer.shampoo:ScalableShampoo"), Hyper(lr=1e-3),
+                         online([7, 11], [30.0, 30.0], [1.0, 1.0]), "constant")
+    runs.advance(2)
+    assert not runs.divisible()  # its preconditioner and graft objects hold tensors a copy keeps whole
+    # so its decided runs stay in the tensor, closed, while the others go on: the verdicts are each run's alone
+    # (a copy of two of three runs would step 3-element preconditioners with a 2-element gradient and raise)
+    spec, candidates = registry.get("pytorch_optimizer.optimizer.shampoo:ScalableShampoo"), online(
+        [7, 1500, 1400], [70.0, 1515.0, 1414.0], [1.0, 1.0, 1.0])
+    together = batched_limits.online_limits(spec, Hyper(lr=1e-3), candidates)
+    ends = [limit.certificate["t0"] + 3 * P - 1 for limit, P in zip(together, (7, 1500, 1400))]
+    assert min(ends[1:]) - ends[0] > batched.BLOCK  # the first decided blocks before the others
+    for r, limit in enumerate(together):
+        (alone,) = batched_limits.online_limits(spec, Hyper(lr=1e-3), candidates.take([r]))
+        assert (limit.outcome, limit.tail_x, limit.certificate) == (alone.outcome, alone.tail_x, alone.certificate)
 
 
 def test_weight_decay_is_detected_as_reading_x():

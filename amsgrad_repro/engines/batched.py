@@ -72,11 +72,25 @@ class _Runs:
         part.loss_sum = self.loss_sum[index].clone()
         for mine, theirs in zip(part.optimizer.param_groups, self.optimizer.param_groups):
             mine.update({key: copy.deepcopy(value) for key, value in theirs.items() if key != "params"})
-        part.optimizer.state[part.x] = {
-            key: (value[index].clone() if torch.is_tensor(value) and value.shape == self.x.shape
-                  else copy.deepcopy(value))
-            for key, value in self.optimizer.state.get(self.x, {}).items()}
+        part.optimizer.state[part.x] = self._split(self.optimizer.state.get(self.x, {}), index)
         return part
+
+    def _split(self, value, index):
+        """``value`` (a state entry) for runs ``index``: a per-element tensor indexed, a dict, list or tuple entry by
+        entry (AggMo keeps its buffers in a dict), anything else copied whole."""
+        if torch.is_tensor(value) and value.shape == self.x.shape:
+            return value[index].clone()
+        if isinstance(value, dict):
+            return {key: self._split(entry, index) for key, entry in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._split(entry, index) for entry in value)
+        return copy.deepcopy(value)
+
+    def divisible(self):
+        """Whether ``take`` splits the optimizer's state by run: every entry, through dicts, lists and tuples, a
+        per-element or scalar tensor or a plain number, string or None (not an object holding tensors of its own,
+        such as Shampoo's preconditioners, which a copy would keep whole)."""
+        return _divisible(self.optimizer.state.get(self.x, {}), self.x.shape)
 
     @torch.no_grad()
     def advance(self, n, after_step=None):
@@ -155,6 +169,16 @@ def check_coordinatewise(spec, hyper, candidates, schedule="constant", steps=CHE
         raise NotCoordinateWise(
             f"{spec.name} is not coordinate-wise: {len(picks)} candidates stepped as one tensor differ from the same "
             f"runs one by one by up to {gap:.2g} in x_t within {steps} steps, so a batch would not be independent runs")
+
+
+def _divisible(value, shape):
+    if torch.is_tensor(value):
+        return value.shape in (shape, ())
+    if isinstance(value, dict):
+        return all(_divisible(entry, shape) for entry in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_divisible(entry, shape) for entry in value)
+    return value is None or isinstance(value, (int, float, str))
 
 
 class _one_thread:

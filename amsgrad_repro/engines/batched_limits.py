@@ -20,7 +20,8 @@ certificate is weaker than the fused engine's (``engines.limits``), which knows 
   not read x, a run whose optimizer state repeats has its push c/P measured by a walk of a copy of it, and one
   whose push exceeds the rounding is sent to the end of F the push points to (certificate field ``sent_to``),
   where its orbit is then certified; its predicted steps to x* are 2/|c/P|. A candidate has its burn-in and
-  ``PATIENCE`` periods (at least ``MIN_PATIENCE`` steps), and a decided one leaves the tensor at once.
+  ``PATIENCE`` periods (at least ``MIN_PATIENCE`` steps), and a decided one leaves the tensor at once
+  (``_Runs.take``; a class whose state ``take`` cannot split by run, ``_Runs.divisible``, keeps it, closed).
 - Stochastic family (``stochastic_limits``), certificate *drift-interval*: the drift of x per step, as
   ``engines.limits.stochastic_limits``, from a copy of the run on the whole line (no clamp), for classes whose
   update does not read x; undecided when its steps drew fewer than ``engines.limits.MIN_RARE`` rare gradients.
@@ -134,11 +135,8 @@ def settle_t(runs, steps, max_steps=MAX_STEPS):
     boundaries can repeat bit for bit (ADOPT's clip only acts right after a rare gradient, whose effect has decayed
     by the next boundary) while x's path within the period does not."""
     rows = np.arange(len(runs.x))
-    if all(value.shape in (runs.x.shape, ()) if torch.is_tensor(value) else isinstance(value, (int, float, str))
-           or value is None for value in runs.optimizer.state.get(runs.x, {}).values()):
+    if runs.divisible():  # else (Shampoo's preconditioner objects) the probe is every run
         rows = np.unique(np.linspace(0, len(rows) - 1, PROBES).round().astype(np.int64))
-    # else: state that is not one element per run (AggMo's buffers in a dict, Shampoo's preconditioner objects)
-    # cannot be indexed by run, so the probe is every run
     probe = runs.take(rows)
     while reads_t(probe, steps):
         if 2 * probe.t > max_steps:
@@ -242,17 +240,18 @@ def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_s
         deadline = np.minimum(max_steps, start + np.maximum(MIN_PATIENCE, patience * period))
         ids, watch, history = np.arange(len(candidates)), _Boundaries(runs, period, K), []
         push, rounding, sent = (np.full(len(candidates), np.nan) for _ in range(3))
-        while len(ids):
-            n = min(BLOCK, int(deadline[ids].max()) - runs.t)
+        closed = np.zeros(len(ids), bool)  # decided runs still in a tensor that cannot be split (``divisible``)
+        while not closed.all():
+            n = min(BLOCK, int(deadline[ids[~closed]].max()) - runs.t)
             watch.block(runs.t + 1, n)
             history.append((runs.t + 1, *runs.advance(n, watch.step)))
-            fresh = np.flatnonzero(x_free & (watch.streak_state >= K) & np.isnan(push[ids]))
+            fresh = np.flatnonzero(x_free & ~closed & (watch.streak_state >= K) & np.isnan(push[ids]))
             if len(fresh):
                 push[ids[fresh]], rounding[ids[fresh]] = _pushes(runs, fresh, period[ids[fresh]])
                 send = fresh[(watch.certified[fresh] == 0) & (np.abs(push[ids[fresh]]) > rounding[ids[fresh]])]
                 sent[ids[send]] = np.sign(push[ids[send]])
                 runs.x.data[torch.from_numpy(send)] = torch.from_numpy(sent[ids[send]].astype(np.float32))
-            done = watch.certified > 0
+            done = (watch.certified > 0) & ~closed
             tail, regret = _period_means(history, watch.certified, period[ids], np.flatnonzero(done))
             for i in np.flatnonzero(done):
                 r = ids[i]
@@ -262,13 +261,14 @@ def online_limits(spec, hyper, candidates, schedule="constant", K=REPEATS, max_s
                     certificate.update(sent_to=float(sent[r]), push=float(push[r]), rounding=float(rounding[r]))
                 steps = 2.0 / -push[r] if push[r] < 0 else math.inf if push[r] >= 0 else math.nan
                 limits[r] = Limit(limit_outcome(tail[i]), tail[i], regret[i], float(push[r]), steps, certificate)
-            late = ~done & (runs.t >= deadline[ids])
+            late = ~done & ~closed & (runs.t >= deadline[ids])
             for i in np.flatnonzero(late):
                 limits[ids[i]] = undecided(_why(ids[i], period, K, push, rounding, sent, runs.t, x_free,
                                                 watch.streak_state[i] >= K), float(push[ids[i]]))
-            if (done | late).any():
-                keep = np.flatnonzero(~(done | late))
-                runs, watch, ids = runs.take(keep), watch.take(keep), ids[keep]
+            closed |= done | late
+            if closed.any() and runs.divisible():
+                keep = np.flatnonzero(~closed)
+                runs, watch, ids, closed = runs.take(keep), watch.take(keep), ids[keep], closed[keep]
                 watch.runs = runs
                 history = [(t0, a[:, keep], xs[:, keep]) for t0, a, xs in history]
             if len(ids):
@@ -296,11 +296,13 @@ def _pushes(runs, rows, period):
     state is periodic, so from any phase), divided by P, measured by a copy of those runs (``_Runs.take``) walking
     from x = 0 on the whole line, and the bound on the float32 rounding that separates c from the displacement of x
     in F (``engines.limits.walk_sums``: the walk's own rounding, and that of the same steps taken at |x| ≤ 1)."""
-    walker = runs.take(rows)
+    whole = not runs.divisible()  # a copy of every run, of which ``rows`` are read
+    walker = runs.take(np.arange(len(runs.x)) if whole else rows)
     walker.domain = None
     walker.x.data.zero_()
     xs = np.concatenate([walker.advance(n)[1] for _, n in chunks(int(period.max()), BLOCK)]
                         + [walker.x.detach().numpy()[None]])
+    xs = xs[:, rows] if whole else xs
     c, bound = np.empty(len(rows)), np.empty(len(rows))
     for i, p in enumerate(period):
         end, half, inside = walk_sums(np.ascontiguousarray(xs[:p + 1, i][None], np.float32))
